@@ -1,0 +1,25 @@
+"""Convolution from NumPy stride tricks: im2col, col2im, conv2d and friends.
+
+The functions take NCHW arrays in any memory order, check every argument,
+and never hand out a writeable or out-of-bounds view. ``im2col.cs231n``
+holds drop-in replacements for cs231n's strided fast conv layer.
+"""
+
+from ._columns import col2im, im2col
+from ._conv import conv2d, conv2d_backward
+from ._memory import MemoryBill, memory_bill, peak_memory
+from ._size import conv_output_size
+from ._view import window_view
+
+__all__ = [
+    "MemoryBill",
+    "col2im",
+    "conv2d",
+    "conv2d_backward",
+    "conv_output_size",
+    "im2col",
+    "memory_bill",
+    "peak_memory",
+    "window_view",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""Argument checks shared by the public functions.
+
+Every error names the argument, what was expected and what was received,
+in the style of NumPy's ``numpy/lib/_stride_tricks_impl.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+Pair = tuple[int, int]
+#: ``((top, bottom), (left, right))`` zero padding, in elements.
+Padding = tuple[Pair, Pair]
+
+#: The dtypes accepted by the functions that do arithmetic.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_int(value: Any, name: str, *, minimum: int) -> int:
+    """Return ``value`` as a Python int, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an int, got {type(value).__name__} {value!r}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
+    """Return an int or an ``(h, w)`` pair of ints as a pair."""
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or a pair (h, w), got {len(value)} "
+                f"values {tuple(value)!r}"
+            )
+        h = as_int(value[0], f"{name}[0]", minimum=minimum)
+        w = as_int(value[1], f"{name}[1]", minimum=minimum)
+        return h, w
+    v = as_int(value, name, minimum=minimum)
+    return v, v
+
+
+def as_padding(
+    padding: Any, kernel_size: Pair, dilation: Pair, stride: Pair
+) -> Padding:
+    """Normalise ``padding`` (int, pair, ``"valid"`` or ``"same"``)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    "padding='same' needs stride 1 (as in PyTorch), got "
+                    f"stride={stride}"
+                )
+            sides = []
+            for k, d in zip(kernel_size, dilation, strict=True):
+                total = d * (k - 1)
+                sides.append((total // 2, total - total // 2))
+            return sides[0], sides[1]
+        raise ValueError(
+            "padding must be an int, a pair (h, w), 'valid' or 'same', "
+            f"got {padding!r}"
+        )
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    return (ph, ph), (pw, pw)
+
+
+def as_array(x: Any, name: str, ndim: int, *, float_only: bool = True) -> np.ndarray:
+    """Return ``x`` as an ndarray with ``ndim`` dimensions and a usable dtype."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy.ndarray, got {type(x).__name__}; "
+            f"wrap it with numpy.asarray"
+        )
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions, got {x.ndim} with shape {x.shape}"
+        )
+    if float_only and x.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must have dtype float32 or float64, got {x.dtype}; "
+            f"convert it with {name}.astype(numpy.float64)"
+        )
+    if not float_only and not (
+        np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must have a numeric dtype, got {x.dtype}")
+    return x
+
+
+def same_dtype(**arrays: np.ndarray | None) -> None:
+    """Raise ``TypeError`` unless every given array has the same dtype."""
+    given = {k: v.dtype for k, v in arrays.items() if v is not None}
+    if len(set(given.values())) > 1:
+        listed = ", ".join(f"{k} is {d}" for k, d in given.items())
+        raise TypeError(
+            f"{', '.join(given)} must have the same dtype, got: {listed}; "
+            "convert them with .astype(...) first"
+        )
+
+
+def output_size(
+    size: int, kernel: int, stride: int, pad: Pair, dilation: int, axis: str
+) -> int:
+    """Output length along one axis, or a ValueError if no window fits."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + pad[0] + pad[1]
+    if span > padded:
+        raise ValueError(
+            f"kernel_size along {axis} spans {span} elements (kernel {kernel}, "
+            f"dilation {dilation}), larger than the padded input {padded} "
+            f"(size {size} + padding {pad[0]} + {pad[1]})"
+        )
+    return (padded - span) // stride + 1

@@ -1,0 +1,162 @@
+"""im2col and its adjoint col2im, in the seed's column order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_array, as_pair
+from ._geometry import Geometry, geometry, pad_input
+from ._view import window_view
+
+
+def im2col(
+    x: np.ndarray, kernel_size: int | tuple[int, int], *, stride: Any = 1,
+    padding: Any = 0, dilation: Any = 1,
+) -> np.ndarray:
+    """Return the im2col matrix of ``x``, shape ``(C*kh*kw, N*oh*ow)``.
+
+    Row ``(c*kh + i)*kw + j`` holds kernel tap ``(i, j)`` of channel ``c``;
+    column ``(n*oh + y)*ow + x`` is the window at output pixel ``(y, x)`` of
+    image ``n``: the order of cs231n's ``conv_forward_strides``, so
+    ``w.reshape(F, -1) @ im2col(x, ...)`` is the convolution with shape
+    ``(F, N*oh*ow)``. The result is a new array (the copy the seed's
+    ``np.ascontiguousarray`` makes).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input of shape ``(N, C, H, W)``, any numeric dtype, any memory order.
+    kernel_size : int or (int, int)
+        Kernel height and width.
+    stride, padding, dilation : int or (int, int), optional
+        As in :func:`conv2d`; ``padding`` is per side and also takes
+        ``"valid"`` or ``"same"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        C-ordered array of shape ``(C*kh*kw, N*oh*ow)`` and ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
+    See Also
+    --------
+    col2im : the adjoint, used by the backward pass.
+    window_view : the copy-free view this matrix is copied from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col import im2col
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> cols = im2col(x, 3)
+    >>> cols.shape
+    (9, 4)
+    >>> cols[:, 0]                     # the top-left 3x3 window, flattened
+    array([ 0.,  1.,  2.,  4.,  5.,  6.,  8.,  9., 10.])
+    >>> im2col(x, 3, padding=1).shape
+    (9, 16)
+    >>> im2col(x[0], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have 4 dimensions, got 3 with shape (1, 4, 4)
+    """
+    x = as_array(x, "x", 4, float_only=False)
+    g = geometry(x.shape, kernel_size, stride=stride, padding=padding,
+                 dilation=dilation)
+    xp = pad_input(x, g) if g.has_padding else x
+    view = window_view(xp, g.kernel, stride=g.stride, dilation=g.dilation)
+    (oh, ow), (kh, kw) = g.out, g.kernel
+    return np.ascontiguousarray(view).reshape(g.C * kh * kw, g.N * oh * ow)
+
+
+def col2im(
+    cols: np.ndarray, x_shape: tuple[int, int, int, int],
+    kernel_size: int | tuple[int, int], *, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Sum the columns of an im2col matrix back into an array of ``x_shape``.
+
+    ``col2im`` is the adjoint of :func:`im2col`, not its inverse: an input
+    element covered by ``k`` windows receives the sum of its ``k`` copies,
+    so ``col2im(im2col(x))`` is ``x`` times each element's coverage count.
+    It is what the backward pass needs: ``dx = col2im(w.T @ dout_cols)``.
+    The sum is done by one strided ``+=`` per kernel tap (``kh*kw`` array
+    operations), never by writing through overlapping views.
+
+    Parameters
+    ----------
+    cols : numpy.ndarray
+        Array of shape ``(C*kh*kw, N*oh*ow)`` in :func:`im2col`'s order,
+        dtype float32 or float64.
+    x_shape : tuple of 4 ints
+        The ``(N, C, H, W)`` shape of the unpadded input.
+    kernel_size, stride, padding, dilation
+        The options that produced ``cols``.
+
+    Returns
+    -------
+    numpy.ndarray
+        New array of shape ``x_shape`` and ``cols``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument, including ``cols`` of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col import col2im, im2col
+    >>> x = np.ones((1, 1, 4, 4))
+    >>> col2im(im2col(x, 3), x.shape, 3)[0, 0]    # coverage counts
+    array([[1., 2., 2., 1.],
+           [2., 4., 4., 2.],
+           [2., 4., 4., 2.],
+           [1., 2., 2., 1.]])
+    >>> col2im(np.ones((9, 5)), x.shape, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: cols must have shape (9, 4) = (C*kh*kw, N*oh*ow) for x_shape (1, 1, 4, 4), got (9, 5)
+    """
+    cols = as_array(cols, "cols", 2)
+    shape = _as_shape(x_shape)
+    g = geometry(shape, kernel_size, stride=stride, padding=padding,
+                 dilation=dilation)
+    (oh, ow), (kh, kw) = g.out, g.kernel
+    expected = (g.C * kh * kw, g.N * oh * ow)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols must have shape {expected} = (C*kh*kw, N*oh*ow) for "
+            f"x_shape {shape}, got {cols.shape}"
+        )
+    # (C, kh, kw, N, oh, ow) -> (kh, kw, N, C, oh, ow): one (N, C, oh, ow)
+    # block per tap, added into the strided slice that tap read.
+    taps = cols.reshape(g.C, kh, kw, g.N, oh, ow).transpose(1, 2, 3, 0, 4, 5)
+    dxp = np.zeros((g.N, g.C, *g.padded), dtype=cols.dtype)
+    add_taps(dxp, taps, g)
+    rows, columns = g.interior()
+    return np.ascontiguousarray(dxp[:, :, rows, columns])
+
+
+def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry) -> None:
+    """``dxp[..., tap (i, j) slices] += taps[i, j]`` for every kernel tap."""
+    for i in range(g.kernel[0]):
+        for j in range(g.kernel[1]):
+            rows, cols = g.tap_slices(i, j)
+            dxp[:, :, rows, cols] += taps[i, j]
+
+
+def _as_shape(x_shape: Any) -> tuple[int, int, int, int]:
+    if not isinstance(x_shape, tuple | list) or len(x_shape) != 4:
+        raise ValueError(
+            f"x_shape must be a tuple (N, C, H, W) of 4 ints, got {x_shape!r}"
+        )
+    n, c = as_pair(tuple(x_shape[:2]), "x_shape[:2]", minimum=1)
+    h, w = as_pair(tuple(x_shape[2:]), "x_shape[2:]", minimum=1)
+    return n, c, h, w

@@ -1,0 +1,82 @@
+"""Shapes and options of one convolution, checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._checks import Padding, Pair, as_padding, as_pair, output_size
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Every size of a 2-D window sweep over an ``(N, C, H, W)`` input."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    padding: Padding
+    out: Pair
+
+    @property
+    def padded(self) -> Pair:
+        """Height and width after zero padding."""
+        (t, b), (left, r) = self.padding
+        return self.H + t + b, self.W + left + r
+
+    @property
+    def has_padding(self) -> bool:
+        """Whether any side is padded."""
+        return any(p for side in self.padding for p in side)
+
+    @property
+    def taps(self) -> int:
+        """Kernel taps per channel, ``kh * kw``."""
+        return self.kernel[0] * self.kernel[1]
+
+    def tap_slices(self, i: int, j: int) -> tuple[slice, slice]:
+        """Slices of the padded input read by kernel tap ``(i, j)``."""
+        (sh, sw), (dh, dw), (oh, ow) = self.stride, self.dilation, self.out
+        return (
+            slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+        )
+
+    def interior(self) -> tuple[slice, slice]:
+        """Slices of the padded input that hold the unpadded input."""
+        (t, _), (left, _) = self.padding
+        return slice(t, t + self.H), slice(left, left + self.W)
+
+
+def geometry(
+    x_shape: tuple[int, ...], kernel_size: Any, *, stride: Any, padding: Any,
+    dilation: Any,
+) -> Geometry:
+    """Check the options against an input shape and return the geometry."""
+    N, C, H, W = x_shape
+    kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    pad = as_padding(padding, kernel, d, s)
+    oh = output_size(H, kernel[0], s[0], pad[0], d[0], "height")
+    ow = output_size(W, kernel[1], s[1], pad[1], d[1], "width")
+    return Geometry(N, C, H, W, kernel, s, d, pad, (oh, ow))
+
+
+def pad_input(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
+    """Return ``x`` zero padded as ``g`` says, as a new C-ordered array.
+
+    With ``out`` (a zeroed buffer of the padded shape, or one whose border is
+    still zero from an earlier call) only the interior is written.
+    """
+    if out is None:
+        out = np.zeros((x.shape[0], g.C, *g.padded), dtype=x.dtype)
+    rows, cols = g.interior()
+    out[:, :, rows, cols] = x
+    return out

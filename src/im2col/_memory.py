@@ -1,0 +1,168 @@
+"""Predict the buffers of the full-im2col convolution, and measure peaks."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ._checks import as_pair
+from ._geometry import geometry
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MemoryBill:
+    """Bytes of each buffer of cs231n's ``conv_forward_strides`` algorithm.
+
+    The algorithm pads ``x``, copies the window view into the im2col matrix
+    (``columns``), multiplies by the filters (``product``, ``(F, N*oh*ow)``)
+    and copies the transposed product into the NCHW ``output``. Its backward
+    pass reshapes ``dout`` (``dout_rows``, one copy), computes ``dw``, the
+    column gradient (``dcolumns``, as large as ``columns``) and sums it into
+    a zeroed padded gradient (``padded``) cropped to ``dx`` (``input``).
+    The figures are exact for :mod:`im2col.cs231n`; ``padded`` is 0 when
+    ``pad == 0`` because no padded copy is made then (NumPy's ``np.pad``
+    copies even then).
+
+    Attributes
+    ----------
+    input, padded, columns, output, weights : int
+        Bytes of ``x``, the padded copy, the im2col matrix, the output and
+        ``w``.
+    """
+
+    input: int
+    padded: int
+    columns: int
+    output: int
+    weights: int
+
+    @property
+    def product(self) -> int:
+        """Bytes of ``w2d @ columns``, the same as :attr:`output`."""
+        return self.output
+
+    @property
+    def cache(self) -> int:
+        """Bytes the forward's cache keeps alive beyond ``x, w, b``: the columns."""
+        return self.columns
+
+    @property
+    def column_ratio(self) -> float:
+        """``columns / input``: about ``kh*kw / stride**2``."""
+        return self.columns / self.input
+
+    @property
+    def forward_peak(self) -> int:
+        """Peak bytes allocated by the forward call, its result included.
+
+        The padded copy and the columns coexist while the view is copied;
+        later the columns, the product and the output do.
+        """
+        return max(self.padded + self.columns,
+                   self.columns + self.product + self.output)
+
+    @property
+    def backward_peak(self) -> int:
+        """Peak bytes allocated by the backward call, its results included.
+
+        ``dout_rows``, ``dw`` and ``dcolumns`` coexist; then ``dout_rows``
+        is freed and col2im adds the zeroed padded gradient and ``dx``
+        (only one of the two when there is no padding).
+        """
+        dx = self.input + self.padded
+        return self.weights + self.columns + max(self.output, dx)
+
+
+def memory_bill(
+    x_shape: tuple[int, int, int, int], w_shape: tuple[int, int, int, int], *,
+    stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+    dtype: Any = np.float64,
+) -> MemoryBill:
+    """Predict the bytes of every buffer of the full-im2col convolution.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        ``(N, C, H, W)``.
+    w_shape : tuple of 4 ints
+        ``(F, C, kh, kw)``.
+    stride, padding, dilation : int or (int, int), optional
+        As in :func:`conv2d` (``padding`` per side).
+    dtype : numpy dtype, optional
+        Element type; only its itemsize matters.
+
+    Returns
+    -------
+    MemoryBill
+        Byte counts; ``forward_peak`` and ``backward_peak`` compare with
+        :func:`peak_memory` of :func:`im2col.cs231n.conv_forward_strides`
+        and :func:`im2col.cs231n.conv_backward_strides`.
+
+    Examples
+    --------
+    >>> from im2col import memory_bill
+    >>> bill = memory_bill((50, 3, 32, 32), (32, 3, 7, 7), padding=3,
+    ...                    dtype="float32")
+    >>> bill.columns                     # 3*7*7 rows, 50*32*32 columns, 4 bytes
+    30105600
+    >>> round(bill.column_ratio, 2)      # about kh*kw / stride**2
+    49.0
+    >>> memory_bill((1, 3, 8, 8), (4, 2, 3, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: w_shape[1] must equal x_shape[1] (channels), got 2 and 3
+    """
+    N, C, H, W = (int(v) for v in x_shape)
+    F, Cw, kh, kw = (int(v) for v in w_shape)
+    if Cw != C:
+        raise ValueError(
+            f"w_shape[1] must equal x_shape[1] (channels), got {Cw} and {C}"
+        )
+    as_pair((kh, kw), "w_shape[2:]", minimum=1)
+    g = geometry((N, C, H, W), (kh, kw), stride=stride, padding=padding,
+                 dilation=dilation)
+    item = np.dtype(dtype).itemsize
+    oh, ow = g.out
+    hp, wp = g.padded
+    return MemoryBill(
+        input=N * C * H * W * item,
+        padded=N * C * hp * wp * item if g.has_padding else 0,
+        columns=C * kh * kw * N * oh * ow * item,
+        output=N * F * oh * ow * item,
+        weights=F * C * kh * kw * item,
+    )
+
+
+def peak_memory(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T, int]:
+    """Call ``func(*args, **kwargs)`` and return ``(result, peak_bytes)``.
+
+    ``peak_bytes`` is the highest number of bytes allocated during the call
+    beyond what was allocated before it, as traced by :mod:`tracemalloc`
+    (NumPy reports its array buffers there). It includes the result.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col import peak_memory
+    >>> arr, peak = peak_memory(np.ones, 1_000_000)    # 8 MB of float64
+    >>> 8_000_000 <= peak < 8_100_000
+    True
+    """
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = func(*args, **kwargs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return result, peak - before
