@@ -19,7 +19,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,docs,browser]'
+	$(BIN)/python -m pip install -q -e '.[test,docs,browser,bench]'
 	touch $(STAMP)
 
 serve: $(STAMP)
@@ -43,11 +43,7 @@ chromium:
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
 
-$(VENV)/.bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[bench]'
-	touch $@
-
-bench: $(VENV)/.bench
+bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --out benchmarks/results
 
 clean:
