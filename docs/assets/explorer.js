@@ -1,0 +1,1 @@
+// Stride explorer: written with the explorer page.
