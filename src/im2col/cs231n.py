@@ -31,6 +31,7 @@ import numpy as np
 
 from ._checks import as_array, as_int, same_dtype
 from ._columns import col2im, im2col
+from ._size import conv_output_size
 
 __all__ = ["conv_backward_strides", "conv_forward_strides"]
 
@@ -52,6 +53,15 @@ def _conv_param(conv_param: Any) -> tuple[int, int]:
     stride = as_int(conv_param["stride"], "conv_param['stride']", minimum=1)
     pad = as_int(conv_param["pad"], "conv_param['pad']", minimum=0)
     return stride, pad
+
+
+def _out_size(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: int, pad: int
+) -> tuple[int, int]:
+    H, W = x_shape[2:]
+    HH, WW = w_shape[2:]
+    return (conv_output_size(H, HH, stride=stride, padding=pad),
+            conv_output_size(W, WW, stride=stride, padding=pad))
 
 
 def conv_forward_strides(
@@ -111,12 +121,38 @@ def conv_forward_strides(
     if b.shape != (F,):
         raise ValueError(f"b must have shape ({F},), got {b.shape}")
     x_cols = im2col(x, (HH, WW), stride=stride, padding=pad)
-    res = w.reshape(F, -1) @ x_cols
+    out_h, out_w = _out_size(x.shape, w.shape, stride, pad)
+    res = w.reshape(F, -1) @ x_cols  # (F, N*out_h*out_w)
     res += b[:, None]
-    out_h_out_w = res.shape[1] // N
-    out_h = (x.shape[2] + 2 * pad - HH) // stride + 1
-    out = res.reshape(F, N, out_h, out_h_out_w // out_h).transpose(1, 0, 2, 3)
+    out = res.reshape(F, N, out_h, out_w).transpose(1, 0, 2, 3)
     return np.ascontiguousarray(out), (x, w, b, conv_param, x_cols)
+
+
+def _check_columns(
+    x_cols: Any, x: np.ndarray, kernel: tuple[int, int], stride: int, pad: int
+) -> None:
+    """Check the cached columns: shape, and the last image's block of them.
+
+    A cache from another im2col (cs231n's ``im2col_indices`` orders its
+    columns ``(out_h, out_w, N)``, not ``(N, out_h, out_w)``) has the same
+    shape and would give a silently wrong ``dw``; re-unfolding one image
+    catches it for the cost of ``1/N`` of the forward's im2col.
+    """
+    x_cols = as_array(x_cols, "cache x_cols", 2)
+    last = im2col(x[-1:], kernel, stride=stride, padding=pad)
+    rows, per_image = last.shape
+    if x_cols.shape != (rows, per_image * len(x)):
+        raise ValueError(
+            f"cache x_cols must have shape {(rows, per_image * len(x))} = "
+            f"(C*HH*WW, N*out_h*out_w), got {x_cols.shape}"
+        )
+    if not np.array_equal(x_cols[:, -per_image:], last, equal_nan=True):
+        raise ValueError(
+            "cache x_cols does not hold im2col(x) in conv_forward_strides' "
+            "column order (C*HH*WW, N*out_h*out_w); was the cache made by "
+            "another forward function (e.g. im2col_indices, ordered "
+            "(out_h, out_w, N))?"
+        )
 
 
 def conv_backward_strides(
@@ -171,13 +207,13 @@ def conv_backward_strides(
     same_dtype(x=x, dout=dout)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    out_h = (H + 2 * pad - HH) // stride + 1
-    out_w = (W + 2 * pad - WW) // stride + 1
+    out_h, out_w = _out_size(x.shape, w.shape, stride, pad)
     if dout.shape != (N, F, out_h, out_w):
         raise ValueError(
             f"dout must have shape {(N, F, out_h, out_w)} = (N, F, out_h, "
             f"out_w), got {dout.shape}"
         )
+    _check_columns(x_cols, x, (HH, WW), stride, pad)
     db = dout.sum(axis=(0, 2, 3))
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     dw = (dout_rows @ x_cols.T).reshape(w.shape)
