@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._checks import as_pair
+from ._checks import as_shape
 from ._geometry import geometry
 
 T = TypeVar("T")
@@ -34,6 +34,21 @@ class MemoryBill:
     input, padded, columns, output, weights : int
         Bytes of ``x``, the padded copy, the im2col matrix, the output and
         ``w``.
+
+    Examples
+    --------
+    >>> from im2col import memory_bill
+    >>> bill = memory_bill((8, 16, 32, 32), (32, 16, 3, 3), padding=1)
+    >>> bill.input, bill.columns, bill.cache
+    (1048576, 9437184, 9437184)
+    >>> round(bill.column_ratio, 2)       # 3*3 / 1**2
+    9.0
+    >>> bill.forward_peak == bill.columns + 2 * bill.output
+    True
+    >>> bill.input = 0
+    Traceback (most recent call last):
+    ...
+    dataclasses.FrozenInstanceError: cannot assign to field 'input'
     """
 
     input: int
@@ -118,13 +133,12 @@ def memory_bill(
     ...
     ValueError: w_shape[1] must equal x_shape[1] (channels), got 2 and 3
     """
-    N, C, H, W = (int(v) for v in x_shape)
-    F, Cw, kh, kw = (int(v) for v in w_shape)
+    N, C, H, W = as_shape(x_shape, "x_shape", "NCHW")
+    F, Cw, kh, kw = as_shape(w_shape, "w_shape", "FCHW")
     if Cw != C:
         raise ValueError(
             f"w_shape[1] must equal x_shape[1] (channels), got {Cw} and {C}"
         )
-    as_pair((kh, kw), "w_shape[2:]", minimum=1)
     g = geometry((N, C, H, W), (kh, kw), stride=stride, padding=padding,
                  dilation=dilation)
     item = np.dtype(dtype).itemsize
@@ -146,6 +160,25 @@ def peak_memory(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T
     beyond what was allocated before it, as traced by :mod:`tracemalloc`
     (NumPy reports its array buffers there). It includes the result.
 
+    Parameters
+    ----------
+    func : callable
+        The function to call.
+    *args, **kwargs
+        Its arguments.
+
+    Returns
+    -------
+    result
+        What ``func`` returned.
+    peak_bytes : int
+        Peak bytes allocated during the call, beyond those allocated before.
+
+    Raises
+    ------
+    TypeError
+        If ``func`` is not callable.
+
     Examples
     --------
     >>> import numpy as np
@@ -153,7 +186,13 @@ def peak_memory(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T
     >>> arr, peak = peak_memory(np.ones, 1_000_000)    # 8 MB of float64
     >>> 8_000_000 <= peak < 8_100_000
     True
+    >>> peak_memory(np.ones((3, 3)))
+    Traceback (most recent call last):
+    ...
+    TypeError: func must be callable, got ndarray
     """
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
