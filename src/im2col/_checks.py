@@ -45,6 +45,16 @@ def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
     return v, v
 
 
+def as_shape(value: Any, name: str, letters: str) -> tuple[int, int, int, int]:
+    """Return a 4-tuple of positive ints, e.g. ``x_shape`` ``(N, C, H, W)``."""
+    if not isinstance(value, tuple | list) or len(value) != 4:
+        raise ValueError(
+            f"{name} must be a tuple ({', '.join(letters)}) of 4 ints, got {value!r}"
+        )
+    a, b, c, d = (as_int(v, f"{name}[{k}]", minimum=1) for k, v in enumerate(value))
+    return a, b, c, d
+
+
 def as_padding(
     padding: Any, kernel_size: Pair, dilation: Pair, stride: Pair
 ) -> Padding:
@@ -80,7 +90,8 @@ def as_array(x: Any, name: str, ndim: int, *, float_only: bool = True) -> np.nda
         )
     if x.ndim != ndim:
         raise ValueError(
-            f"{name} must have {ndim} dimensions, got {x.ndim} with shape {x.shape}"
+            f"{name} must have {ndim} dimension{'s' if ndim != 1 else ''}, got "
+            f"{x.ndim} with shape {x.shape}"
         )
     if float_only and x.dtype not in FLOAT_DTYPES:
         raise TypeError(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_array, as_pair
+from ._checks import as_array, as_shape
 from ._geometry import Geometry, geometry, pad_input
 from ._view import window_view
 
@@ -21,8 +21,9 @@ def im2col(
     column ``(n*oh + y)*ow + x`` is the window at output pixel ``(y, x)`` of
     image ``n``: the order of cs231n's ``conv_forward_strides``, so
     ``w.reshape(F, -1) @ im2col(x, ...)`` is the convolution with shape
-    ``(F, N*oh*ow)``. The result is a new array (the copy the seed's
-    ``np.ascontiguousarray`` makes).
+    ``(F, N*oh*ow)``. The result is always a new, writeable array (the copy
+    the seed's ``np.ascontiguousarray`` makes, which that function skips
+    when the view is already contiguous).
 
     Parameters
     ----------
@@ -72,7 +73,10 @@ def im2col(
     xp = pad_input(x, g) if g.has_padding else x
     view = window_view(xp, g.kernel, stride=g.stride, dilation=g.dilation)
     (oh, ow), (kh, kw) = g.out, g.kernel
-    return np.ascontiguousarray(view).reshape(g.C * kh * kw, g.N * oh * ow)
+    # view.copy(), not np.ascontiguousarray(view): the latter returns the
+    # read-only view itself, sharing x's memory, when the view happens to be
+    # contiguous (1x1 kernel with stride 1 and N == 1, or one window per image).
+    return view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
 
 
 def col2im(
@@ -153,10 +157,4 @@ def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry) -> None:
 
 
 def _as_shape(x_shape: Any) -> tuple[int, int, int, int]:
-    if not isinstance(x_shape, tuple | list) or len(x_shape) != 4:
-        raise ValueError(
-            f"x_shape must be a tuple (N, C, H, W) of 4 ints, got {x_shape!r}"
-        )
-    n, c = as_pair(tuple(x_shape[:2]), "x_shape[:2]", minimum=1)
-    h, w = as_pair(tuple(x_shape[2:]), "x_shape[2:]", minimum=1)
-    return n, c, h, w
+    return as_shape(x_shape, "x_shape", "NCHW")
