@@ -1,53 +1,52 @@
-"""conv2d forward and backward: im2col + GEMM, one batch chunk at a time.
+"""conv2d forward and backward: im2col + GEMM, a few images at a time.
 
 The full im2col matrix of cs231n's ``conv_forward_strides`` costs about
-``kh*kw / stride**2`` times the input. Here the batch is cut into chunks
-whose columns fit a memory budget, and each chunk is padded, unfolded and
-multiplied into its slice of the output, so the extra memory is that of one
-chunk, whatever ``N`` is.
+``kh*kw / stride**2`` times the input. Here the output is cut into units (a
+few images, or a band of output rows of one image) whose buffers fit the
+caches or a memory budget; each unit is padded, unfolded and multiplied
+straight into its slice of the NCHW output. :mod:`im2col._strategies` holds
+the loops; this module checks the arguments and picks the plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._checks import as_array, as_int, same_dtype
-from ._columns import add_taps
-from ._geometry import Geometry, geometry, pad_input
-from ._view import window_view
+from ._geometry import geometry
+from ._strategies import (
+    STRATEGIES,
+    Layer,
+    Plan,
+    backward,
+    extra_bytes,
+    forward,
+    matmul_ok,
+)
 
-#: Default bytes for one chunk's column buffer, sized to stay near the caches.
-DEFAULT_CHUNK_BYTES = 8 * 2**20
+#: Bytes set aside from ``max_memory`` for what a call allocates besides its
+#: planned buffers: NumPy's ufunc buffers (a strided ``+=`` buffers up to
+#: 8192 elements per operand, 192 KiB for three float64 operands) and
+#: Python objects.
+OVERHEAD = 256 * 2**10
 
+#: Default column bytes of one unit for the per-image GEMM (``im2col``) and
+#: for the one-GEMM-per-unit order (``im2col_t``). Measured on a 2 MiB L2
+#: machine: larger units gained nothing, smaller ones made the GEMMs narrow.
+TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20}
 
-@dataclass(frozen=True)
-class _Layer:
-    """A checked call: geometry, groups, weights as ``(groups, Fg, Cg*kh*kw)``."""
-
-    g: Geometry
-    groups: int
-    F: int
-    w2: np.ndarray
-
-    @property
-    def rows_per_group(self) -> int:
-        return self.g.C // self.groups * self.g.taps
-
-    def chunk_bytes(self, itemsize: int) -> int:
-        """Bytes of one image's padded copy and columns."""
-        hp, wp = self.g.padded
-        oh, ow = self.g.out
-        padded = self.g.C * hp * wp if self.g.has_padding else 0
-        return (padded + self.g.C * self.g.taps * oh * ow) * itemsize
+#: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
+#: unit) beats one narrow GEMM per image.
+SMALL_IMAGE = 256
 
 
 def _layer(
     x: np.ndarray, w: np.ndarray, *, stride: Any, padding: Any, dilation: Any,
     groups: Any,
-) -> _Layer:
+) -> Layer:
     x = as_array(x, "x", 4)
     w = as_array(w, "w", 4)
     same_dtype(x=x, w=w)
@@ -65,47 +64,87 @@ def _layer(
         )
     g = geometry(x.shape, (kh, kw), stride=stride, padding=padding,
                  dilation=dilation)
-    w2 = w.reshape(groups, F // groups, Cg * kh * kw)
-    return _Layer(g, groups, F, w2)
+    if w.flags.c_contiguous:
+        return Layer(g, groups, F, w)
+    return Layer(g, groups, F, np.ascontiguousarray(w), w_copy=w.nbytes)
 
 
-def _chunk_size(
-    layer: _Layer, itemsize: int, max_memory: Any, *, copies: int
-) -> int:
-    """Images per chunk; ``copies`` is 1 forward, 2 backward (+ gradients)."""
-    per_image = copies * layer.chunk_bytes(itemsize)
-    if max_memory is None:
-        return max(1, min(layer.g.N, DEFAULT_CHUNK_BYTES // per_image))
-    budget = as_int(max_memory, "max_memory", minimum=0)
-    if budget < per_image:
-        raise ValueError(
-            f"max_memory={budget} bytes is below the {per_image} bytes one "
-            f"image needs ({copies} x its padded copy and its im2col columns)"
-        )
-    return min(layer.g.N, budget // per_image)
+def plan(
+    layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
+    dout_contiguous: bool = True, strategy: str | None = None,
+    images: int | None = None,
+) -> Plan:
+    """Choose the strategy and unit size of a call.
+
+    Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
+    padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
+    :data:`SMALL_IMAGE` output pixels and ``im2col`` otherwise, with as many
+    images per unit as :data:`TARGET_BYTES` of columns hold (at least one).
+    Under ``max_memory``, fewer images per unit; when one image does not
+    fit, ``shift`` (no column buffer) on one image, then bands of output
+    rows of one image, as many rows as fit.
+    """
+    g, item = layer.g, x.itemsize
+    oh = g.out[0]
+    budget = None
+    if max_memory is not None:
+        budget = as_int(max_memory, "max_memory", minimum=0) - OVERHEAD
+
+    def cost(p: Plan) -> int:
+        return extra_bytes(layer, p, item, backward=backward,
+                           dout_contiguous=dout_contiguous)
+
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if strategy == "matmul" or (strategy is None and matmul_ok(layer, x)):
+        if not matmul_ok(layer, x):
+            raise ValueError(
+                "strategy 'matmul' needs a 1x1 kernel, stride 1, no padding "
+                "and a C-ordered x"
+            )
+        p = Plan("matmul", 1, oh)
+        if budget is None or cost(p) <= budget:
+            return p
+        strategy = None  # fall through to the budgeted search
+    names = [strategy] if strategy is not None else [
+        "im2col_t" if oh * g.out[1] < SMALL_IMAGE else "im2col", "shift"]
+    first = names[0]
+    if images is None:
+        per_image = layer.K * oh * g.out[1] * item
+        images = TARGET_BYTES[first] // max(per_image, 1)
+    images = max(1, min(g.N, images))
+    p = Plan(first, images, oh)
+    if budget is None or cost(p) <= budget:
+        return p
+    # Under a budget: the most images of the preferred strategy, then one
+    # whole image of any strategy, then the most rows of one image.
+    for name in names:
+        most = images if name == first else 1
+        if cost(Plan(name, 1, oh)) <= budget:
+            return Plan(name, _largest(
+                lambda k: cost(Plan(name, k, oh)) <= budget, most), oh)  # noqa: B023
+    for name in names:
+        if cost(Plan(name, 1, 1)) <= budget:
+            return Plan(name, 1, _largest(
+                lambda k: cost(Plan(name, 1, k)) <= budget, oh))  # noqa: B023
+    need = min(cost(Plan(name, 1, 1)) for name in names) + OVERHEAD
+    raise ValueError(
+        f"max_memory={max_memory} bytes is below the {need} bytes the smallest "
+        f"plan needs (one output row of one image, plus {OVERHEAD} bytes set "
+        "aside for Python objects and small temporaries)"
+    )
 
 
-def _columns(
-    x: np.ndarray, layer: _Layer, padded: np.ndarray | None, out: np.ndarray
-) -> np.ndarray:
-    """Unfold a chunk of ``x`` into ``out`` as ``(n, C*kh*kw, oh*ow)``."""
-    g = layer.g
-    xp = pad_input(x, g, padded[: len(x)]) if padded is not None else x
-    view = window_view(xp, g.kernel, stride=g.stride, dilation=g.dilation)
-    cols = out[: len(x)]
-    # view axes (C, kh, kw, N, oh, ow) -> (N, C, kh, kw, oh, ow)
-    np.copyto(cols.reshape(len(x), g.C, *g.kernel, *g.out),
-              view.transpose(3, 0, 1, 2, 4, 5))
-    return cols
-
-
-def _buffers(
-    layer: _Layer, n: int, dtype: np.dtype[Any]
-) -> tuple[np.ndarray | None, np.ndarray]:
-    g = layer.g
-    padded = np.zeros((n, g.C, *g.padded), dtype) if g.has_padding else None
-    cols = np.empty((n, g.C * g.taps, g.out[0] * g.out[1]), dtype)
-    return padded, cols
+def _largest(fits: Callable[[int], bool], top: int) -> int:
+    """Largest ``k`` in ``[1, top]`` with ``fits(k)``, given ``fits(1)``."""
+    lo, hi = 1, top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def conv2d(
@@ -118,9 +157,10 @@ def conv2d(
     ``out[n, f, y, x] = b[f] + sum_{c, i, j} w[f, c, i, j] *
     xp[n, g*C/groups + c, y*sh + i*dh, x*sw + j*dw]`` where ``xp`` is ``x``
     zero padded and ``g`` is the group of filter ``f``. The kernel is not
-    flipped. Computed by im2col and one matrix multiply per chunk of images,
-    so the extra memory is bounded by ``max_memory`` (or about 8 MiB of
-    columns by default), not by the batch size.
+    flipped. Computed by im2col and matrix multiplies a few images (or a
+    band of output rows) at a time, written straight into the output, so the
+    extra memory is that of one unit, not of the batch; a 1x1 kernel with
+    stride 1 and no padding is a plain matrix multiply with no copy.
 
     Parameters
     ----------
@@ -139,9 +179,15 @@ def conv2d(
     groups : int, optional
         Split channels and filters into this many independent groups.
     max_memory : int, optional
-        Upper bound, in bytes, on the chunk buffers of the call (padded
-        copy and columns of one chunk), not counting the output. A
-        ``ValueError`` says so when one image does not fit.
+        Upper bound, in bytes, on the memory the call allocates beyond the
+        array it returns: the highest total of bytes allocated during the
+        call (as traced by :mod:`tracemalloc`, which is what
+        :func:`im2col.peak_memory` reports) minus ``out.nbytes``. Work
+        buffers are planned to fit ``max_memory - OVERHEAD``
+        (``im2col._conv.OVERHEAD``, 256 KiB, covers NumPy's ufunc buffers
+        and Python objects). ``None`` (the default) sizes units to the caches. A
+        ``ValueError`` gives the smallest budget that would work when even
+        one output row of one image does not fit.
 
     Returns
     -------
@@ -154,8 +200,7 @@ def conv2d(
         If an array is not an ndarray, has a dtype other than float32 or
         float64, or the dtypes differ; or if an option is not an int.
     ValueError
-        If a shape or option is inconsistent, or ``max_memory`` is below
-        what one image needs.
+        If a shape or option is inconsistent, or ``max_memory`` is too small.
 
     Examples
     --------
@@ -171,11 +216,28 @@ def conv2d(
            [18., 27., 27., 27., 18.],
            [18., 27., 27., 27., 18.],
            [12., 18., 18., 18., 12.]])
+    >>> bool((conv2d(x, w, padding=1, max_memory=300_000) == 27).any())
+    True
+    >>> conv2d(x, w, max_memory=1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_memory=1000 bytes is below the ... bytes the smallest plan needs ...
     >>> conv2d(x, w[:, :2])
     Traceback (most recent call last):
     ...
     ValueError: w must have C/groups = 3 input channels (x has C=3, groups=1), got w.shape=(4, 2, 3, 3)
     """
+    return _forward(x, w, b, stride=stride, padding=padding, dilation=dilation,
+                    groups=groups, max_memory=max_memory)
+
+
+def _forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
+    stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
+    max_memory: int | None = None, strategy: str | None = None,
+    images: int | None = None,
+) -> np.ndarray:
+    """:func:`conv2d` with a forced ``strategy`` and ``images`` per unit."""
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     if b is not None:
@@ -183,18 +245,11 @@ def conv2d(
         same_dtype(x=x, b=b)
         if b.shape != (layer.F,):
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
-    g, G = layer.g, layer.groups
-    n_chunk = _chunk_size(layer, x.itemsize, max_memory, copies=1)
+    g = layer.g
+    p = plan(layer, x, max_memory, backward=False, strategy=strategy,
+             images=images)
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
-    padded, buf = _buffers(layer, n_chunk, x.dtype)
-    rows, Fg = layer.rows_per_group, layer.F // G
-    for n0 in range(0, g.N, n_chunk):
-        cols = _columns(x[n0 : n0 + n_chunk], layer, padded, buf)
-        for k in range(G):
-            np.matmul(layer.w2[k], cols[:, k * rows : (k + 1) * rows],
-                      out=out[n0 : n0 + len(cols), k * Fg : (k + 1) * Fg])
-    if b is not None:
-        out += b[:, None]
+    forward(x, layer, b, p, out)
     return out.reshape(g.N, layer.F, *g.out)
 
 
@@ -206,9 +261,10 @@ def conv2d_backward(
     """Gradients of :func:`conv2d` with respect to ``x``, ``w`` and ``b``.
 
     ``dw`` is ``dout @ columns.T`` and ``dx`` is ``col2im(w.T @ dout)``,
-    chunk by chunk; the columns are recomputed from ``x`` rather than kept
-    from the forward pass, and the col2im sum is one strided ``+=`` per
-    kernel tap.
+    unit by unit (as in :func:`conv2d`); the columns are recomputed from
+    ``x`` rather than kept from the forward pass, the column gradient is
+    written over them, and the col2im sum is one strided ``+=`` per kernel
+    tap.
 
     Parameters
     ----------
@@ -216,8 +272,12 @@ def conv2d_backward(
         Upstream gradient ``(N, F, oh, ow)``, same dtype as ``x``.
     x, w : numpy.ndarray
         The forward pass's input and filters.
-    stride, padding, dilation, groups, max_memory
+    stride, padding, dilation, groups : optional
         The forward pass's options (see :func:`conv2d`).
+    max_memory : int, optional
+        Upper bound, in bytes, on the memory the call allocates beyond the
+        three arrays it returns (peak traced bytes minus
+        ``dx.nbytes + dw.nbytes + db.nbytes``), as for :func:`conv2d`.
 
     Returns
     -------
@@ -245,45 +305,42 @@ def conv2d_backward(
     ((2, 3, 6, 6), (4, 3, 3, 3), (4,))
     >>> db
     array([72., 72., 72., 72.])
+    >>> small = conv2d_backward(dout, x, w, padding=1, max_memory=300_000)
+    >>> all(np.allclose(a, e) for a, e in zip(small, (dx, dw, db)))
+    True
     >>> conv2d_backward(dout, x, w)
     Traceback (most recent call last):
     ...
     ValueError: dout must have shape (2, 4, 4, 4) = (N, F, oh, ow), got (2, 4, 6, 6)
     """
+    return _backward(dout, x, w, stride=stride, padding=padding,
+                     dilation=dilation, groups=groups, max_memory=max_memory)
+
+
+def _backward(
+    dout: np.ndarray, x: np.ndarray, w: np.ndarray, *, stride: Any = 1,
+    padding: Any = 0, dilation: Any = 1, groups: int = 1,
+    max_memory: int | None = None, strategy: str | None = None,
+    images: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`conv2d_backward` with a forced ``strategy`` and ``images``."""
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     dout = as_array(dout, "dout", 4)
     same_dtype(x=x, dout=dout)
-    g, G = layer.g, layer.groups
+    g = layer.g
     expected = (g.N, layer.F, *g.out)
     if dout.shape != expected:
         raise ValueError(
             f"dout must have shape {expected} = (N, F, oh, ow), got {dout.shape}"
         )
-    n_chunk = _chunk_size(layer, x.itemsize, max_memory, copies=2)
-    padded, buf = _buffers(layer, n_chunk, x.dtype)
-    dxp_buf, dcols_buf = _buffers(layer, n_chunk, x.dtype)
-    dw2 = np.zeros_like(layer.w2)
-    dx = np.empty(x.shape, x.dtype)
-    rows, Fg = layer.rows_per_group, layer.F // G
-    d3 = dout.reshape(g.N, layer.F, g.out[0] * g.out[1])
-    rows_in, cols_in = g.interior()
-    for n0 in range(0, g.N, n_chunk):
-        cols = _columns(x[n0 : n0 + n_chunk], layer, padded, buf)
-        n = len(cols)
-        d = d3[n0 : n0 + n]
-        dcols = dcols_buf[:n]
-        for k in range(G):
-            dk = d[:, k * Fg : (k + 1) * Fg]
-            ck = cols[:, k * rows : (k + 1) * rows]
-            dw2[k] += np.matmul(dk, ck.transpose(0, 2, 1)).sum(axis=0)
-            np.matmul(layer.w2[k].T, dk, out=dcols[:, k * rows : (k + 1) * rows])
-        # col2im of the chunk into a zeroed (padded) buffer
-        dxp = dxp_buf[:n] if dxp_buf is not None else dx[n0 : n0 + n]
-        dxp.fill(0)
-        taps = dcols.reshape(n, g.C, *g.kernel, *g.out).transpose(2, 3, 0, 1, 4, 5)
-        add_taps(dxp, taps, g)
-        if dxp_buf is not None:
-            dx[n0 : n0 + n] = dxp[:, :, rows_in, cols_in]
-    db = dout.sum(axis=(0, 2, 3))
-    return dx, dw2.reshape(w.shape), db
+    p = plan(layer, x, max_memory, backward=True,
+             dout_contiguous=dout.flags.c_contiguous, strategy=strategy,
+             images=images)
+    dx = np.zeros(x.shape, x.dtype)
+    dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
+    backward(dout, x, layer, p, dx, dw)
+    db = np.empty(layer.F, x.dtype)
+    for f in range(layer.F):
+        db[f] = dout[:, f].sum()
+    return dx, dw.reshape(w.shape), db

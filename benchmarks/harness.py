@@ -1,0 +1,232 @@
+"""Timing, memory and machine description for the benchmark.
+
+Timing: every method of one case is called once to warm up, then the
+methods are called in turn, round after round (interleaved, so a burst of
+load from another process hits them all alike); each method's median, min
+and max over the rounds are kept. BLAS and PyTorch get the same number of
+threads. Memory: the peak bytes traced by :mod:`tracemalloc` during one call
+minus the bytes of the arrays it returns, in a fresh Python process per
+method (``python -m benchmarks.harness --peak ...``) so that no cache or
+earlier allocation blurs it. PyTorch allocates outside tracemalloc's view:
+its memory is not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import methods as mt
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def try_torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+@contextmanager
+def threads(n: int, torch: Any) -> Iterator[None]:
+    """Limit BLAS (and PyTorch) to ``n`` threads inside the block."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=n):
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(before)
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int
+                     ) -> dict[str, dict[str, float]]:
+    """Median, min and max seconds per call of each function."""
+    for f in fns.values():
+        f()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for r in range(rounds):
+        order = list(fns) if r % 2 == 0 else list(reversed(fns))
+        for name in order:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {k: {"median": float(np.median(v)), "min": min(v), "max": max(v)}
+            for k, v in times.items()}
+
+
+def gemm_peak(dtype: Any, size: int = 2048, rounds: int = 3) -> float:
+    """GFLOP/s of a square ``size`` matrix multiply (best of ``rounds``)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = min(_seconds(lambda: np.matmul(a, b, out=out)) for _ in range(rounds))
+    return 2 * size**3 / best / 1e9
+
+
+def _seconds(f: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------- memory
+
+def returned_bytes(result: object) -> int:
+    """Bytes of the arrays a method returns (tuples searched one level)."""
+    items = result if isinstance(result, tuple) else (result,)
+    return sum(a.nbytes for a in items if isinstance(a, np.ndarray))
+
+
+def peak_here(shape: mt.Shape, dtype: str, backward: bool, method: str) -> int:
+    """Peak extra bytes of one call, measured in this process."""
+    a = mt.arrays(shape, dtype)
+    fns = (mt.backward_methods(shape, a) if backward
+           else mt.forward_methods(shape, a, extra=True))
+    f = fns[method]
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = f()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - before - returned_bytes(result)
+
+
+def peak_fresh(shape: mt.Shape, dtype: str, backward: bool, method: str) -> int:
+    """:func:`peak_here` in a fresh Python process."""
+    spec = json.dumps({"name": shape.name, "x": shape.x, "w": shape.w,
+                       "stride": shape.stride, "pad": shape.pad})
+    cmd = [sys.executable, "-m", "benchmarks.harness", "--peak", spec, dtype,
+           "backward" if backward else "forward", method]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=True)
+    return int(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------- machine
+
+def machine() -> dict[str, Any]:
+    """CPU, threads, caches, NumPy/BLAS/PyTorch versions of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    caches = {}
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    for idx in sorted(base.glob("index*")) if base.exists() else []:
+        try:
+            level = (idx / "level").read_text().strip()
+            kind = (idx / "type").read_text().strip()
+            caches[f"L{level} {kind}"] = (idx / "size").read_text().strip()
+        except OSError:
+            continue
+    blas: list[dict[str, Any]] = []
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture",
+                                         "num_threads", "threading_layer")}
+                for i in threadpool_info() if i.get("user_api") == "blas"]
+    except ImportError:
+        pass
+    torch = try_torch()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "caches": caches,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+        "torch": getattr(torch, "__version__", None),
+        "openblas_env": {k: os.environ.get(k) for k in
+                         ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                          "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
+                          "OMP_NUM_THREADS")
+                         if os.environ.get(k) is not None},
+    }
+
+
+def machine_label(m: dict[str, Any], threads_used: int | None = None) -> str:
+    blas = m["blas"][0] if m["blas"] else {}
+    parts = [m["cpu"], f"{m['cores']} cores"]
+    if threads_used is not None:
+        parts.append(f"{threads_used} threads")
+    parts.append(f"NumPy {m['numpy']}")
+    if blas:
+        parts.append(f"{blas.get('internal_api')} {blas.get('version')} "
+                     f"({blas.get('architecture')})")
+    if m.get("torch"):
+        parts.append(f"PyTorch {m['torch']}")
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------- a run
+
+def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
+             rounds: int, torch: Any, extra: bool = True) -> dict[str, Any]:
+    """Time every method of one case; ratios to PyTorch and to the seed."""
+    a = mt.arrays(shape, dtype)
+    fns = (mt.backward_methods(shape, a, torch=torch) if backward
+           else mt.forward_methods(shape, a, torch=torch, extra=extra))
+    fns["gemm"] = mt.gemm_method(shape, dtype, backward=backward)
+    with threads(n_threads, torch):
+        stats = time_interleaved(fns, rounds)
+    ref_torch = stats.get("torch", {}).get("median")
+    ref_seed = stats["seed"]["median"]
+    for s in stats.values():
+        s["vs_torch"] = s["median"] / ref_torch if ref_torch else None
+        s["vs_seed"] = s["median"] / ref_seed
+    return {
+        "shape": shape.name, "label": shape.label(), "note": shape.note,
+        "dtype": dtype, "threads": n_threads,
+        "pass": "backward" if backward else "forward",
+        "gflop": shape.flops() / 1e9 * (2 if backward else 1),
+        "plan": mt.default_plan(shape, a["x"], backward=backward),
+        "methods": stats,
+    }
+
+
+def geomean(values: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(values)))) if values else float("nan")
+
+
+def _main_peak(argv: list[str]) -> None:
+    spec, dtype, which, method = argv
+    d = json.loads(spec)
+    shape = mt.Shape(d["name"], tuple(d["x"]), tuple(d["w"]), d["stride"], d["pad"])
+    print(peak_here(shape, dtype, which == "backward", method))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--peak", nargs=4, metavar=("SHAPE", "DTYPE", "PASS", "METHOD"))
+    args = parser.parse_args()
+    if args.peak:
+        _main_peak(args.peak)

@@ -1,0 +1,239 @@
+"""The convolutions being timed, each as a zero-argument closure.
+
+``seed`` is our own NumPy reimplementation of the algorithm of cs231n's
+``conv_forward_strides`` (pad, ``as_strided`` view with strides taken from
+the padded array, ``np.ascontiguousarray``, one GEMM, bias, transposed
+copy) and of its backward pass on the cached columns (one GEMM for ``dw``,
+one for the column gradient, col2im by one strided ``+=`` per kernel tap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from im2col import _conv
+from im2col._strategies import STRATEGIES, matmul_ok
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One benchmark case: input, filters, stride and padding (per side)."""
+
+    name: str
+    x: tuple[int, int, int, int]
+    w: tuple[int, int, int, int]
+    stride: int
+    pad: int
+    note: str = ""
+
+    @property
+    def out(self) -> tuple[int, int]:
+        h = (self.x[2] + 2 * self.pad - self.w[2]) // self.stride + 1
+        w = (self.x[3] + 2 * self.pad - self.w[3]) // self.stride + 1
+        return h, w
+
+    def flops(self) -> int:
+        """Multiply-adds times two of the forward pass."""
+        n, c, _, _ = self.x
+        f, _, kh, kw = self.w
+        oh, ow = self.out
+        return 2 * n * f * oh * ow * c * kh * kw
+
+    def scaled(self, batch: int) -> Shape:
+        """The same layer with a smaller batch."""
+        return Shape(self.name, (min(batch, self.x[0]), *self.x[1:]), self.w,
+                     self.stride, self.pad, self.note)
+
+    def label(self) -> str:
+        return (f"x{self.x} w{self.w} s{self.stride} p{self.pad}"
+                .replace(" ", ""))
+
+
+SHAPES = [
+    Shape("S1", (50, 3, 32, 32), (32, 3, 7, 7), 1, 3, "cs231n three-layer net"),
+    Shape("S2", (100, 3, 31, 31), (25, 3, 3, 3), 2, 1, "cs231n fast-layer test"),
+    Shape("S3", (32, 64, 56, 56), (64, 64, 3, 3), 1, 1, "ResNet stage 1"),
+    Shape("S4", (32, 256, 14, 14), (256, 256, 3, 3), 1, 1, "deep, small spatial"),
+    Shape("S5", (16, 64, 112, 112), (128, 64, 3, 3), 2, 1, "strided"),
+]
+
+
+def parse_shape(text: str) -> Shape:
+    """``"N,C,H,W;F,C,kh,kw;stride;pad"`` -> a :class:`Shape`."""
+    parts = text.split(";")
+    if len(parts) != 4:
+        raise ValueError(f"shape must be 'N,C,H,W;F,C,kh,kw;stride;pad', got {text!r}")
+    x = tuple(int(v) for v in parts[0].split(","))
+    w = tuple(int(v) for v in parts[1].split(","))
+    if len(x) != 4 or len(w) != 4:
+        raise ValueError(f"x and w need 4 sizes each, got {text!r}")
+    return Shape(f"custom {text}", x, w, int(parts[2]), int(parts[3]))  # type: ignore[arg-type]
+
+
+def arrays(shape: Shape, dtype: Any, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape.x).astype(dtype)
+    w = rng.standard_normal(shape.w).astype(dtype)
+    b = rng.standard_normal(shape.w[0]).astype(dtype)
+    dout = rng.standard_normal((shape.x[0], shape.w[0], *shape.out)).astype(dtype)
+    return {"x": x, "w": w, "b": b, "dout": dout}
+
+
+# ------------------------------------------------------------------ seed
+
+def seed_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
+                 pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's algorithm, reimplemented; returns ``(out, columns)``."""
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = (H + 2 * pad - kh) // stride + 1
+    ow = (W + 2 * pad - kw) // stride + 1
+    sN, sC, sH, sW = xp.strides
+    view = as_strided(xp, (C, kh, kw, N, oh, ow),
+                      (sC, sH, sW, sN, stride * sH, stride * sW))
+    cols = np.ascontiguousarray(view).reshape(C * kh * kw, N * oh * ow)
+    res = w.reshape(F, -1) @ cols + b.reshape(-1, 1)
+    out = res.reshape(F, N, oh, ow).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(out), cols
+
+
+def seed_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray,
+                  cols: np.ndarray, stride: int, pad: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward on the cached columns: two GEMMs and a tap-loop col2im."""
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    _, _, oh, ow = dout.shape
+    db = dout.sum(axis=(0, 2, 3))
+    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dw = (d2 @ cols.T).reshape(w.shape)
+    dcols = (w.reshape(F, -1).T @ d2).reshape(C, kh, kw, N, oh, ow)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i : i + stride * (oh - 1) + 1 : stride,
+                j : j + stride * (ow - 1) + 1 : stride] += dcols[:, i, j].transpose(
+                    1, 0, 2, 3)
+    dx = dxp[:, :, pad : pad + H, pad : pad + W].copy()
+    return dx, dw, db
+
+
+# ------------------------------------------------------- other NumPy ways
+
+def _windows(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray:
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
+    return sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+
+
+def tensordot_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
+                      pad: int) -> np.ndarray:
+    v = _windows(x, w.shape[2], w.shape[3], stride, pad)  # (N, C, oh, ow, kh, kw)
+    out = np.tensordot(v, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, oh, ow, F)
+    out += b
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def einsum_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
+                   pad: int) -> np.ndarray:
+    v = _windows(x, w.shape[2], w.shape[3], stride, pad)
+    out = np.einsum("nchwij,fcij->nfhw", v, w, optimize=True)
+    out += b[:, None, None]
+    return out
+
+
+# -------------------------------------------------------------- registry
+
+def strategies(shape: Shape, x: np.ndarray) -> list[str]:
+    """The internal strategies that apply to ``shape``."""
+    layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+                         padding=shape.pad, dilation=1, groups=1)
+    return [s for s in STRATEGIES if s != "matmul" or matmul_ok(layer, x)]
+
+
+def default_plan(shape: Shape, x: np.ndarray, *, backward: bool) -> str:
+    """``strategy x images`` that conv2d picks for ``shape``."""
+    layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+                         padding=shape.pad, dilation=1, groups=1)
+    p = _conv.plan(layer, x, None, backward=backward)
+    band = f", {p.rows} rows" if p.rows < shape.out[0] else ""
+    return f"{p.strategy}, {p.images} img{band}"
+
+
+def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,
+                    torch: Any = None, extra: bool = True
+                    ) -> dict[str, Callable[[], object]]:
+    """Closures for every forward method; ``torch`` is the module or None."""
+    x, w, b, s, p = a["x"], a["w"], a["b"], shape.stride, shape.pad
+    m: dict[str, Callable[[], object]] = {
+        # the output only: the columns (the seed's cache) are freed after
+        # the call but counted in its peak
+        "seed": lambda: seed_forward(x, w, b, s, p)[0],
+        "default": lambda: _conv.conv2d(x, w, b, stride=s, padding=p),
+    }
+    for name in strategies(shape, x):
+        m[name] = (lambda name=name: _conv._forward(
+            x, w, b, stride=s, padding=p, strategy=name))
+    if extra:
+        m["tensordot"] = lambda: tensordot_forward(x, w, b, s, p)
+        m["einsum"] = lambda: einsum_forward(x, w, b, s, p)
+    if torch is not None:
+        xt, wt, bt = (torch.from_numpy(v) for v in (x, w, b))
+        conv = torch.nn.functional.conv2d
+
+        def run_torch() -> object:
+            with torch.no_grad():
+                return conv(xt, wt, bt, stride=s, padding=p)
+        m["torch"] = run_torch
+    return m
+
+
+def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
+                     torch: Any = None) -> dict[str, Callable[[], object]]:
+    x, w, b, dout = a["x"], a["w"], a["b"], a["dout"]
+    s, p = shape.stride, shape.pad
+    _, cols = seed_forward(x, w, b, s, p)
+    m: dict[str, Callable[[], object]] = {
+        "seed": lambda: seed_backward(dout, x, w, cols, s, p),
+        "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
+    }
+    for name in strategies(shape, x):
+        m[name] = (lambda name=name: _conv._backward(
+            dout, x, w, stride=s, padding=p, strategy=name))
+    if torch is not None:
+        xt, wt, dt = (torch.from_numpy(v) for v in (x, w, dout))
+        F = shape.w[0]
+
+        def run_torch() -> object:
+            with torch.no_grad():
+                return torch.ops.aten.convolution_backward(
+                    dt, xt, wt, [F], [s, s], [p, p], [1, 1], False, [0, 0], 1,
+                    [True, True, True])
+        m["torch"] = run_torch
+    return m
+
+
+def gemm_method(shape: Shape, dtype: Any, *, backward: bool) -> Callable[[], object]:
+    """The bare GEMM(s) of the im2col shape, operands made in advance."""
+    n, c, _, _ = shape.x
+    f, _, kh, kw = shape.w
+    oh, ow = shape.out
+    k, cols = c * kh * kw, n * oh * ow
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((f, k)).astype(dtype)
+    bm = rng.standard_normal((k, cols)).astype(dtype)
+    out = rng.standard_normal((f, cols)).astype(dtype)
+    if not backward:
+        return lambda: np.matmul(a, bm, out=out)
+    dw = np.empty((f, k), dtype)
+    dcols = np.empty((k, cols), dtype)
+
+    def both() -> object:
+        np.matmul(out, bm.T, out=dw)
+        return np.matmul(a.T, out, out=dcols)
+    return both

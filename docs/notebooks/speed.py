@@ -1,0 +1,155 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # How fast is it?
+#
+# `im2col.conv2d` never builds the seed's full column matrix. It unfolds a
+# few images (or a band of output rows) at a time and multiplies each unit
+# straight into its slice of the NCHW output, reusing the same buffers. So
+# its extra memory is that of one unit, not of the batch, and it is usually
+# faster than the seed's algorithm as well. PyTorch's CPU convolution (oneDNN)
+# is the yardstick for speed.
+#
+# This page runs a small version of the benchmark while the site is built,
+# on the machine that builds it, then shows the full table from the last
+# `make bench` run. The harness lives in `benchmarks/`
+# (`python -m benchmarks.run --out benchmarks/results`).
+#
+# The methods:
+#
+# - `seed`: the seed's algorithm, reimplemented here: pad, `as_strided` view,
+#   `np.ascontiguousarray`, one GEMM, bias, transposed copy;
+# - `default`: `im2col.conv2d` as shipped, which picks one of
+# - `im2col` (columns per image, one GEMM per image, no transpose),
+#   `im2col_t` (the seed's column order for a few images, one wider GEMM,
+#   transposed copy; picked for small images), `shift` (one GEMM per
+#   kernel tap over a strided slice, no column buffer), `matmul` (1x1
+#   kernels only);
+# - `tensordot`, `einsum`: the same windows from
+#   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
+# - `torch`: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html)
+#   and its backward, when PyTorch is installed;
+# - `gemm`: the bare matrix multiply of the im2col shape, operands ready.
+
+# %% [markdown]
+# The benchmark package must be imported before NumPy: it sets
+# `OPENBLAS_THREAD_TIMEOUT=4` so that OpenBLAS's idle worker threads stop
+# spinning at once instead of stealing a core from the next PyTorch call (its
+# docstring has the measurement).
+
+# %%
+import benchmarks  # noqa: F401, I001  (first: sets OPENBLAS_THREAD_TIMEOUT)
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from benchmarks import harness, run
+from IPython.display import Markdown, display
+
+info = harness.machine()
+print("Machine:", harness.machine_label(info, threads_used=2))
+print("Caches:", ", ".join(f"{k} {v}" for k, v in info["caches"].items()))
+
+# %% [markdown]
+# ## A small run, now
+#
+# The five layers S1..S5 with their batch cut to 4 images, float32, two
+# threads, three interleaved rounds per method (medians). The machine may be
+# busy with other work while the site builds: read the ratios, not the
+# milliseconds, and prefer the full run below.
+
+# %%
+small = run.quick(batch=4, rounds=3)
+print(f"{small['seconds']} s for the whole small run")
+
+# %%
+def plot(res, title):
+    fw = [c for c in res["cases"] if c["pass"] == "forward"]
+    bw = [c for c in res["cases"] if c["pass"] == "backward"]
+    names = ["seed", "default", "im2col", "im2col_t", "shift", "tensordot",
+             "einsum", "torch"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, cases, label in ((axes[0], fw, "forward"), (axes[1], bw, "backward")):
+        shown = [n for n in names if any(n in c["methods"] for c in cases)]
+        width = 0.8 / len(shown)
+        for k, n in enumerate(shown):
+            ms = [c["methods"][n]["median"] * 1e3 if n in c["methods"] else np.nan
+                  for c in cases]
+            ax.bar(np.arange(len(cases)) + k * width, ms, width, label=n)
+        ax.set_xticks(np.arange(len(cases)) + 0.4 - width / 2)
+        ax.set_xticklabels([c["shape"] for c in cases])
+        ax.set_yscale("log")
+        ax.set_ylabel("ms per call (median)")
+        ax.set_title(f"{label} time")
+    axes[0].legend(fontsize=8, ncol=2)
+    mem = [r for r in res["memory"] if r["pass"] == "forward"]
+    shown = [n for n in names if any(n in r["peak_extra_bytes"] for r in mem)]
+    width = 0.8 / len(shown)
+    for k, n in enumerate(shown):
+        mib = [r["peak_extra_bytes"].get(n, np.nan) / 2**20 for r in mem]
+        axes[2].bar(np.arange(len(mem)) + k * width, mib, width, label=n)
+    axes[2].set_xticks(np.arange(len(mem)) + 0.4 - width / 2)
+    axes[2].set_xticklabels([r["shape"] for r in mem])
+    axes[2].set_yscale("log")
+    axes[2].set_ylabel("MiB beyond the output")
+    axes[2].set_title("forward peak extra memory")
+    axes[2].legend(fontsize=8, ncol=2)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    plt.show()
+
+
+plot(small, "small run at build time: "
+     + harness.machine_label(small["machine"], threads_used=2))
+
+# %%
+def ratios(res):
+    rows = ["| shape | pass | default plan | default / seed | default / PyTorch |",
+            "| --- | --- | --- | --- | --- |"]
+    for c in res["cases"]:
+        if c["dtype"] != "float32" or c["threads"] != 2:
+            continue
+        d = c["methods"]["default"]
+        vt = f"{d['vs_torch']:.2f}" if d["vs_torch"] else "no PyTorch"
+        rows.append(f"| {c['shape']} | {c['pass']} | {c['plan']} | "
+                    f"{d['vs_seed']:.2f} | {vt} |")
+    return "\n".join(rows)
+
+
+display(Markdown(ratios(small)))
+
+# %% [markdown]
+# ## The full run (`make bench`)
+#
+# Full batches, float32 and float64, 1 and 2 threads, seven interleaved
+# rounds, memory measured in a fresh process per method. It is kept as data
+# in `benchmarks/results/` with the date and the machine it ran on; it is
+# not rerun when the site is built.
+
+# %%
+saved = Path("benchmarks/results/results.json")
+if saved.exists():
+    full = json.loads(saved.read_text())
+    print("Date:", full["date"])
+    print("Machine:", harness.machine_label(full["machine"]))
+    display(Markdown(run.markdown(full).split("\n", 2)[2]))
+else:
+    full = None
+    print("No saved run yet: run `make bench`.")
+
+# %%
+if full is not None:
+    plot(full, f"make bench, {full['date']}: " + harness.machine_label(
+        full["machine"], threads_used=2) + " (float32 and float64, 1 and 2 threads)")

@@ -1,0 +1,376 @@
+"""The work loops behind :func:`im2col.conv2d` and :func:`im2col.conv2d_backward`.
+
+Every strategy walks the output in *units*: a few whole images, or a band
+of output rows of one image. A unit is padded (only the input rows it
+reads), unfolded and multiplied straight into its slice of the NCHW output,
+so the extra memory is that of one unit, whatever the batch size. Buffers
+are made once per call and reused by every unit; every product is written
+with ``out=``.
+
+- ``matmul``: 1x1 kernel, stride 1, no padding, C-ordered ``x``: the
+  convolution is ``w @ x[n]`` with no copy of ``x`` at all.
+- ``im2col``: columns ``(n, C*kh*kw, rows*ow)``, one GEMM per image whose
+  ``(F, rows*ow)`` result *is* the NCHW output slice (no transpose).
+- ``im2col_t``: columns ``(C*kh*kw, n*oh*ow)`` as in the seed, one GEMM for
+  the whole unit into a ``(F, n, oh*ow)`` product, copied transposed into
+  the output. Faster when ``oh*ow`` is small (a few hundred pixels): one
+  wide GEMM instead of ``n`` narrow ones.
+- ``shift``: shift-and-accumulate, no column buffer: for each kernel tap,
+  ``w[:, :, i, j] @ (the strided slice that tap reads)``, summed into the
+  output. Needs ``(C + F)*oh*ow`` elements per image instead of
+  ``C*kh*kw*oh*ow``.
+
+The backward pass of each strategy recomputes the unit's columns, adds
+``dout @ columns.T`` into ``dw``, writes ``w.T @ dout`` over the columns
+(they are no longer needed) and sums them back by one strided ``+=`` per
+kernel tap (col2im).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._geometry import Geometry
+
+STRATEGIES = ("matmul", "im2col", "im2col_t", "shift")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A checked call: geometry, groups, filters as ``(groups, F/groups, K)``."""
+
+    g: Geometry
+    groups: int
+    F: int
+    w: np.ndarray
+    #: Bytes of the C-ordered copy of the filters made by the call, if any.
+    w_copy: int = 0
+
+    @property
+    def Cg(self) -> int:  # noqa: N802
+        """Input channels per group."""
+        return self.g.C // self.groups
+
+    @property
+    def Fg(self) -> int:  # noqa: N802
+        """Filters per group."""
+        return self.F // self.groups
+
+    @property
+    def K(self) -> int:  # noqa: N802
+        """Rows of the column matrix, ``C*kh*kw``."""
+        return self.g.C * self.g.taps
+
+    @property
+    def w2(self) -> np.ndarray:
+        """Filters as ``(groups, F/groups, C/groups*kh*kw)`` (a view)."""
+        return self.w.reshape(self.groups, self.Fg, self.Cg * self.g.taps)
+
+    def band_height(self, rows: int) -> int:
+        """Return how many padded input rows ``rows`` output rows read."""
+        (sh, _), (dh, _), (kh, _) = self.g.stride, self.g.dilation, self.g.kernel
+        return (rows - 1) * sh + (kh - 1) * dh + 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a call walks its output: strategy, images and output rows per unit."""
+
+    strategy: str
+    images: int
+    rows: int
+
+    def units(self, g: Geometry) -> list[tuple[int, int, int, int]]:
+        """``(n0, n1, y0, y1)`` of every unit, in order."""
+        oh = g.out[0]
+        return [
+            (n0, min(n0 + self.images, g.N), y0, min(y0 + self.rows, oh))
+            for n0 in range(0, g.N, self.images)
+            for y0 in range(0, oh, self.rows)
+        ]
+
+
+def matmul_ok(layer: Layer, x: np.ndarray) -> bool:
+    """Whether the plain-matmul strategy applies (1x1, stride 1, no padding)."""
+    g = layer.g
+    return (g.kernel == (1, 1) and g.stride == (1, 1) and not g.has_padding
+            and x.flags.c_contiguous)
+
+
+def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
+                dout_contiguous: bool = True) -> int:
+    """Bytes of the buffers ``plan`` allocates (the output not included)."""
+    g, n, rows = layer.g, plan.images, plan.rows
+    ow = g.out[1]
+    pix = n * rows * ow
+    wp = g.padded[1]
+    padded = n * g.C * layer.band_height(rows) * wp if g.has_padding else 0
+    weights = layer.F * layer.Cg  # one (F, C/groups) product for dw
+    if plan.strategy == "matmul":
+        work = weights * layer.g.taps if backward else 0
+    elif plan.strategy == "im2col":
+        work = padded + layer.K * pix
+        if backward:
+            work += layer.Fg * layer.Cg * g.taps
+    elif plan.strategy == "im2col_t":
+        work = padded + layer.K * pix + layer.F * pix
+        if backward:
+            work += layer.Fg * layer.Cg * g.taps
+    elif plan.strategy == "shift":
+        # filters laid out per tap, one tap's slice, and a product (forward)
+        # or the padded gradient (backward)
+        work = padded + layer.F * layer.Cg * g.taps + g.C * pix
+        work += padded + weights if backward else layer.F * pix
+    else:
+        raise ValueError(f"unknown strategy {plan.strategy!r}; one of {STRATEGIES}")
+    if backward and not dout_contiguous:
+        work += layer.F * pix
+    return work * itemsize + layer.w_copy
+
+
+# ------------------------------------------------------------------ units
+
+class _Pad:
+    """The padded input rows of one unit, in a reused zero-bordered buffer."""
+
+    def __init__(self, layer: Layer, plan: Plan, dtype: Any) -> None:
+        g = layer.g
+        self.g = g
+        self.buf = (
+            np.zeros((plan.images, g.C, layer.band_height(plan.rows), g.padded[1]),
+                     dtype)
+            if g.has_padding else None
+        )
+
+    def rows(self, r0: int, r1: int) -> tuple[int, int]:
+        """Return the padded rows ``[a, e)`` of ``[r0, r1)`` holding input rows."""
+        top = self.g.padding[0][0]
+        return max(r0, top), min(r1, top + self.g.H)
+
+    def fill(self, x: np.ndarray, n0: int, n1: int, r0: int, r1: int,
+             *, clear: bool = False) -> np.ndarray:
+        """Return padded rows ``[r0, r1)`` of images ``[n0, n1)``."""
+        if self.buf is None:
+            return x[n0:n1, :, r0:r1]
+        (top, _), (left, _) = self.g.padding
+        xp = self.buf[: n1 - n0, :, : r1 - r0]
+        a, e = self.rows(r0, r1)
+        if clear:
+            xp.fill(0)
+        else:
+            xp[:, :, : max(a - r0, 0)] = 0
+            xp[:, :, max(e - r0, 0):] = 0
+        if e > a:
+            xp[:, :, a - r0 : e - r0, left : left + self.g.W] = x[
+                n0:n1, :, a - top : e - top]
+        return xp
+
+
+def _view(xp: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return the seed's window view ``(C, kh, kw, n, rows, ow)`` of a band."""
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel, g.stride, g.dilation
+    n, C, hp, _ = xp.shape
+    rows = (hp - (kh - 1) * dh - 1) // sh + 1
+    sN, sC, sH, sW = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (C, kh, kw, n, rows, g.out[1]),
+        (sC, dh * sH, dw * sW, sN, sh * sH, sw * sW), writeable=False)
+
+
+def _tap(g: Geometry, i: int, j: int, rows: int) -> tuple[slice, slice]:
+    """Slices of a padded band read by tap ``(i, j)`` for ``rows`` output rows."""
+    (sh, sw), (dh, dw), ow = g.stride, g.dilation, g.out[1]
+    return (slice(i * dh, i * dh + sh * (rows - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+
+
+# ---------------------------------------------------------------- forward
+
+def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
+            out: np.ndarray) -> None:
+    """Write the convolution of ``x`` into ``out`` ``(N, F, oh*ow)``."""
+    g, G, Fg = layer.g, layer.groups, layer.Fg
+    ow, dtype = g.out[1], x.dtype
+    w2 = layer.w2
+    if plan.strategy == "matmul":
+        x3 = x.reshape(g.N, g.C, g.H * g.W)
+        for k in range(G):
+            np.matmul(w2[k], x3[:, k * layer.Cg : (k + 1) * layer.Cg],
+                      out=out[:, k * Fg : (k + 1) * Fg])
+        if b is not None:
+            out += b[:, None]
+        return
+    pad = _Pad(layer, plan, dtype)
+    n, rows = plan.images, plan.rows
+    rg = layer.Cg * g.taps
+    if plan.strategy == "im2col":
+        cols = np.empty((n, layer.K, rows * ow), dtype)
+    elif plan.strategy == "im2col_t":
+        cols = np.empty((layer.K, n * rows * ow), dtype)
+        prod = np.empty((layer.F, n * rows * ow), dtype)
+    else:
+        wt = np.empty((*g.kernel, G, Fg, layer.Cg), dtype)
+        wt[...] = layer.w.reshape(G, Fg, layer.Cg, *g.kernel).transpose(3, 4, 0, 1, 2)
+        tap = np.empty((n, g.C, rows * ow), dtype)
+        prod = np.empty((n, layer.F, rows * ow), dtype)
+    for n0, n1, y0, y1 in plan.units(g):
+        m, r = n1 - n0, y1 - y0
+        xp = pad.fill(x, n0, n1, y0 * g.stride[0],
+                      y0 * g.stride[0] + layer.band_height(r))
+        o = out[n0:n1, :, y0 * ow : y1 * ow]
+        if plan.strategy == "im2col":
+            c = cols[:m, :, : r * ow]
+            np.copyto(c.reshape(m, g.C, *g.kernel, r, ow),
+                      _view(xp, g).transpose(3, 0, 1, 2, 4, 5))
+            for k in range(G):
+                np.matmul(w2[k], c[:, k * rg : (k + 1) * rg],
+                          out=o[:, k * Fg : (k + 1) * Fg])
+        elif plan.strategy == "im2col_t":
+            c = cols[:, : m * r * ow]
+            np.copyto(c.reshape(g.C, *g.kernel, m, r, ow), _view(xp, g))
+            p = prod[:, : m * r * ow]
+            for k in range(G):
+                np.matmul(w2[k], c[k * rg : (k + 1) * rg],
+                          out=p[k * Fg : (k + 1) * Fg])
+            o[...] = p.reshape(layer.F, m, r * ow).transpose(1, 0, 2)
+        else:
+            t = tap[:m, :, : r * ow]
+            p = prod[:m, :, : r * ow]
+            for i in range(g.kernel[0]):
+                for j in range(g.kernel[1]):
+                    rs, cs = _tap(g, i, j, r)
+                    t.reshape(m, g.C, r, ow)[...] = xp[:, :, rs, cs]
+                    dst = o if i == j == 0 else p
+                    for k in range(G):
+                        np.matmul(wt[i, j, k],
+                                  t[:, k * layer.Cg : (k + 1) * layer.Cg],
+                                  out=dst[:, k * Fg : (k + 1) * Fg])
+                    if dst is p:
+                        o += p
+        if b is not None:
+            o += b[:, None]
+
+
+# --------------------------------------------------------------- backward
+
+def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
+             dx: np.ndarray, dw: np.ndarray) -> None:
+    """Add the gradients of ``x`` and ``w`` into zeroed ``dx`` and ``dw``.
+
+    ``dw`` has shape ``(groups, F/groups, C/groups*kh*kw)``.
+    """
+    g, G, Fg, Cg = layer.g, layer.groups, layer.Fg, layer.Cg
+    ow, dtype = g.out[1], x.dtype
+    w2 = layer.w2
+    rg = Cg * g.taps
+    if plan.strategy == "matmul":
+        _backward_matmul(dout, x, layer, dx, dw)
+        return
+    pad = _Pad(layer, plan, dtype)
+    n, rows = plan.images, plan.rows
+    contiguous = dout.flags.c_contiguous
+    dbuf = None if contiguous else np.empty((n, layer.F, rows * ow), dtype)
+    if plan.strategy == "im2col":
+        cols = np.empty((n, layer.K, rows * ow), dtype)
+        tmp = np.empty((Fg, rg), dtype)
+    elif plan.strategy == "im2col_t":
+        cols = np.empty((layer.K, n * rows * ow), dtype)
+        dt = np.empty((layer.F, n * rows * ow), dtype)
+        tmp = np.empty((Fg, rg), dtype)
+    else:
+        wt = np.empty((*g.kernel, G, Cg, Fg), dtype)
+        wt[...] = layer.w.reshape(G, Fg, Cg, *g.kernel).transpose(3, 4, 0, 2, 1)
+        tap = np.empty((n, g.C, rows * ow), dtype)
+        tmp = np.empty((Fg, Cg), dtype)
+        dw5 = dw.reshape(G, Fg, Cg, *g.kernel)
+        grad = _Pad(layer, plan, dtype)  # the padded gradient, beside the input
+    (top, _), (left, _) = g.padding
+    sh = g.stride[0]
+    for n0, n1, y0, y1 in plan.units(g):
+        m, r = n1 - n0, y1 - y0
+        r0, r1 = y0 * sh, y0 * sh + layer.band_height(r)
+        xp = pad.fill(x, n0, n1, r0, r1, clear=True)
+        if dbuf is None:
+            d = dout[n0:n1, :, y0:y1].reshape(m, layer.F, r * ow)
+        else:
+            d = dbuf[:m, :, : r * ow]
+            d.reshape(m, layer.F, r, ow)[...] = dout[n0:n1, :, y0:y1]
+        if plan.strategy == "shift":
+            if grad.buf is not None:
+                dxp = grad.buf[:m, :, : r1 - r0]
+                dxp.fill(0)
+            else:
+                dxp = dx[n0:n1, :, r0:r1]
+            t = tap[:m, :, : r * ow]
+            for i in range(g.kernel[0]):
+                for j in range(g.kernel[1]):
+                    rs, cs = _tap(g, i, j, r)
+                    t.reshape(m, g.C, r, ow)[...] = xp[:, :, rs, cs]
+                    for k in range(G):
+                        dk = d[:, k * Fg : (k + 1) * Fg]
+                        tk = t[:, k * Cg : (k + 1) * Cg]
+                        for q in range(m):
+                            np.matmul(dk[q], tk[q].T, out=tmp)
+                            dw5[k, :, :, i, j] += tmp
+                        np.matmul(wt[i, j, k], dk, out=tk)  # tap slice is used up
+                    dxp[:, :, rs, cs] += t.reshape(m, g.C, r, ow)
+        else:
+            if plan.strategy == "im2col":
+                c = cols[:m, :, : r * ow]
+                np.copyto(c.reshape(m, g.C, *g.kernel, r, ow),
+                          _view(xp, g).transpose(3, 0, 1, 2, 4, 5))
+                for k in range(G):
+                    dk = d[:, k * Fg : (k + 1) * Fg]
+                    ck = c[:, k * rg : (k + 1) * rg]
+                    for q in range(m):
+                        np.matmul(dk[q], ck[q].T, out=tmp)
+                        dw[k] += tmp
+                    np.matmul(w2[k].T, dk, out=ck)  # columns are used up
+                taps = c.reshape(m, g.C, *g.kernel, r, ow).transpose(
+                    2, 3, 0, 1, 4, 5)
+            else:
+                c = cols[:, : m * r * ow]
+                np.copyto(c.reshape(g.C, *g.kernel, m, r, ow), _view(xp, g))
+                da = dt[:, : m * r * ow]
+                da.reshape(layer.F, m, r * ow)[...] = d.transpose(1, 0, 2)
+                for k in range(G):
+                    dk = da[k * Fg : (k + 1) * Fg]
+                    ck = c[k * rg : (k + 1) * rg]
+                    np.matmul(dk, ck.T, out=tmp)
+                    dw[k] += tmp
+                    np.matmul(w2[k].T, dk, out=ck)
+                taps = c.reshape(g.C, *g.kernel, m, r, ow).transpose(
+                    1, 2, 3, 0, 4, 5)
+            # col2im: the padded input is used up, so it takes the gradient
+            if pad.buf is not None:
+                dxp = xp
+                dxp.fill(0)
+            else:
+                dxp = dx[n0:n1, :, r0:r1]
+            for i in range(g.kernel[0]):
+                for j in range(g.kernel[1]):
+                    rs, cs = _tap(g, i, j, r)
+                    dxp[:, :, rs, cs] += taps[i, j]
+        if g.has_padding:
+            a, e = pad.rows(r0, r1)
+            if e > a:
+                dx[n0:n1, :, a - top : e - top] += dxp[
+                    :, :, a - r0 : e - r0, left : left + g.W]
+
+
+def _backward_matmul(dout: np.ndarray, x: np.ndarray, layer: Layer,
+                     dx: np.ndarray, dw: np.ndarray) -> None:
+    g, G, Fg, Cg = layer.g, layer.groups, layer.Fg, layer.Cg
+    x3 = x.reshape(g.N, g.C, g.H * g.W)
+    dx3 = dx.reshape(g.N, g.C, g.H * g.W)
+    tmp = np.empty((Fg, Cg), x.dtype)
+    for k in range(G):
+        w2k = layer.w2[k]
+        for i in range(g.N):
+            dk = dout[i, k * Fg : (k + 1) * Fg].reshape(Fg, g.H * g.W)
+            np.matmul(w2k.T, dk, out=dx3[i, k * Cg : (k + 1) * Cg])
+            np.matmul(dk, x3[i, k * Cg : (k + 1) * Cg].T, out=tmp)
+            dw[k] += tmp
