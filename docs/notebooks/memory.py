@@ -18,7 +18,7 @@
 # `conv_backward_strides`, as reimplemented in `im2col.cs231n`) over a sweep
 # of kernel sizes, strides and batch sizes, and compares each measurement
 # with the prediction of `im2col.memory_bill`. It then measures the chunked
-# `im2col.conv2d`, and times three ways of spending less memory on a small
+# `im2col.conv2d`, and times three approaches (four configurations) to spending less memory on a small
 # shape. Every figure below was produced by the build that made this page,
 # on the machine named in the next cell; the page
 # [Does the strided im2col cost memory?](../../memory/) explains where each
