@@ -140,11 +140,11 @@ CASES: list[Case] = [
     # -------------------------------------------- kernel too large
     ("kernel too large conv2d", lambda: conv2d(X, np.ones((1, 4, 7, 3))),
      ValueError,
-     esc("kernel_size along height spans 7 elements (kernel 7, dilation 1), "
+     esc("w.shape[2:] along height spans 7 elements (kernel 7, dilation 1), "
          "larger than the padded input 6 (size 6 + padding 0 + 0)")),
     ("kernel too large dilated conv2d",
      lambda: conv2d(X, W, dilation=(1, 3), padding=(1, 0)), ValueError,
-     esc("kernel_size along width spans 7 elements (kernel 3, dilation 3), "
+     esc("w.shape[2:] along width spans 7 elements (kernel 3, dilation 3), "
          "larger than the padded input 6 (size 6 + padding 0 + 0)")),
     ("kernel too large im2col", lambda: im2col(X, (3, 8), padding=(0, 0)), ValueError,
      esc("kernel_size along width spans 8 elements (kernel 8, dilation 1), "
@@ -161,7 +161,8 @@ CASES: list[Case] = [
          "larger than the padded input 4 (size 4 + padding 0 + 0)")),
     ("kernel too large cs231n",
      lambda: cs.conv_forward_strides(X, np.ones((6, 4, 9, 9)), B, {"stride": 1, "pad": 1}),
-     ValueError, esc("spans 9 elements (kernel 9, dilation 1), larger than the "
+     ValueError, esc("w.shape[2:] along height spans 9 elements (kernel 9, "
+                     "dilation 1), larger than the "
                      "padded input 8 (size 6 + padding 1 + 1)")),
     # -------------------------------------------------- conv_output_size
     ("size 0", lambda: conv_output_size(0, 1), ValueError,
@@ -294,7 +295,7 @@ CASES: list[Case] = [
     ("memory_bill negative size", lambda: memory_bill((2, 4, -6, 6), W.shape),
      ValueError, esc("x_shape[2] must be >= 1, got -6")),
     ("memory_bill kernel too large", lambda: memory_bill(X.shape, (6, 4, 7, 7)),
-     ValueError, esc("kernel_size along height spans 7 elements")),
+     ValueError, esc("w_shape[2:] along height spans 7 elements")),
     ("memory_bill stride 0", lambda: memory_bill(X.shape, W.shape, stride=0),
      ValueError, esc("stride must be >= 1, got 0")),
     # ------------------------------------------------------ peak_memory

@@ -117,14 +117,15 @@ def same_dtype(**arrays: np.ndarray | None) -> None:
 
 
 def output_size(
-    size: int, kernel: int, stride: int, pad: Pair, dilation: int, axis: str
+    size: int, kernel: int, stride: int, pad: Pair, dilation: int, axis: str,
+    name: str = "kernel_size",
 ) -> int:
-    """Output length along one axis, or a ValueError if no window fits."""
+    """Output length along one axis; a ValueError naming ``name`` if none fits."""
     span = dilation * (kernel - 1) + 1
     padded = size + pad[0] + pad[1]
     if span > padded:
         raise ValueError(
-            f"kernel_size along {axis} spans {span} elements (kernel {kernel}, "
+            f"{name} along {axis} spans {span} elements (kernel {kernel}, "
             f"dilation {dilation}), larger than the padded input {padded} "
             f"(size {size} + padding {pad[0]} + {pad[1]})"
         )

@@ -63,7 +63,7 @@ def _layer(
             f"groups={groups}), got w.shape={w.shape}"
         )
     g = geometry(x.shape, (kh, kw), stride=stride, padding=padding,
-                 dilation=dilation)
+                 dilation=dilation, kernel_name="w.shape[2:]")
     if w.flags.c_contiguous:
         return Layer(g, groups, F, w)
     return Layer(g, groups, F, np.ascontiguousarray(w), w_copy=w.nbytes)

@@ -56,16 +56,20 @@ class Geometry:
 
 def geometry(
     x_shape: tuple[int, ...], kernel_size: Any, *, stride: Any, padding: Any,
-    dilation: Any,
+    dilation: Any, kernel_name: str = "kernel_size",
 ) -> Geometry:
-    """Check the options against an input shape and return the geometry."""
+    """Check the options against an input shape and return the geometry.
+
+    ``kernel_name`` names the kernel's size in error messages (``w.shape[2:]``
+    where the kernel comes from the filters).
+    """
     N, C, H, W = x_shape
     kernel = as_pair(kernel_size, "kernel_size", minimum=1)
     s = as_pair(stride, "stride", minimum=1)
     d = as_pair(dilation, "dilation", minimum=1)
     pad = as_padding(padding, kernel, d, s)
-    oh = output_size(H, kernel[0], s[0], pad[0], d[0], "height")
-    ow = output_size(W, kernel[1], s[1], pad[1], d[1], "width")
+    oh = output_size(H, kernel[0], s[0], pad[0], d[0], "height", kernel_name)
+    ow = output_size(W, kernel[1], s[1], pad[1], d[1], "width", kernel_name)
     return Geometry(N, C, H, W, kernel, s, d, pad, (oh, ow))
 
 

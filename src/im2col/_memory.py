@@ -140,7 +140,7 @@ def memory_bill(
             f"w_shape[1] must equal x_shape[1] (channels), got {Cw} and {C}"
         )
     g = geometry((N, C, H, W), (kh, kw), stride=stride, padding=padding,
-                 dilation=dilation)
+                 dilation=dilation, kernel_name="w_shape[2:]")
     item = np.dtype(dtype).itemsize
     oh, ow = g.out
     hp, wp = g.padded

@@ -31,7 +31,7 @@ import numpy as np
 
 from ._checks import as_array, as_int, same_dtype
 from ._columns import col2im, im2col
-from ._size import conv_output_size
+from ._geometry import geometry
 
 __all__ = ["conv_backward_strides", "conv_forward_strides"]
 
@@ -58,10 +58,9 @@ def _conv_param(conv_param: Any) -> tuple[int, int]:
 def _out_size(
     x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: int, pad: int
 ) -> tuple[int, int]:
-    H, W = x_shape[2:]
-    HH, WW = w_shape[2:]
-    return (conv_output_size(H, HH, stride=stride, padding=pad),
-            conv_output_size(W, WW, stride=stride, padding=pad))
+    g = geometry(tuple(x_shape), tuple(w_shape[2:]), stride=stride, padding=pad,
+                 dilation=1, kernel_name="w.shape[2:]")
+    return g.out
 
 
 def conv_forward_strides(
@@ -120,8 +119,8 @@ def conv_forward_strides(
         )
     if b.shape != (F,):
         raise ValueError(f"b must have shape ({F},), got {b.shape}")
-    x_cols = im2col(x, (HH, WW), stride=stride, padding=pad)
     out_h, out_w = _out_size(x.shape, w.shape, stride, pad)
+    x_cols = im2col(x, (HH, WW), stride=stride, padding=pad)
     res = w.reshape(F, -1) @ x_cols  # (F, N*out_h*out_w)
     res += b[:, None]
     out = res.reshape(F, N, out_h, out_w).transpose(1, 0, 2, 3)
