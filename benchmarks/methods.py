@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from im2col import _conv
-from im2col._strategies import STRATEGIES, matmul_ok
+from im2col._strategies import STRATEGIES, matmul_ok, wide_ok
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,8 @@ def strategies(shape: Shape, x: np.ndarray) -> list[str]:
     """The internal strategies that apply to ``shape``."""
     layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
                          padding=shape.pad, dilation=1, groups=1)
-    return [s for s in STRATEGIES if s != "matmul" or matmul_ok(layer, x)]
+    ok = {"matmul": matmul_ok(layer, x), "wide": wide_ok(layer)}
+    return [s for s in STRATEGIES if ok.get(s, True)]
 
 
 def default_plan(shape: Shape, x: np.ndarray, *, backward: bool) -> str:

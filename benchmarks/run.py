@@ -141,7 +141,8 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append(f"| forward worst shape vs PyTorch <= 2x | {f['worst_vs_torch']:.2f}x |")
     if b["geomean_vs_torch"]:
         lines.append(f"| backward geomean vs PyTorch <= 1.2x | {b['geomean_vs_torch']:.2f}x |")
-    lines.append(f"| forward worst shape vs seed <= 1x | {f['worst_vs_seed']:.2f}x |")
+    if f["worst_vs_seed"] is not None:
+        lines.append(f"| forward worst shape vs seed <= 1x | {f['worst_vs_seed']:.2f}x |")
     for k, v in s["memory_default_over_seed"].items():
         lines.append(f"| {k} forward peak extra memory, default / seed <= 0.25 | {v:.3f} |")
     lines.append("")

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from im2col import _conv, conv2d, conv2d_backward, peak_memory
-from im2col._strategies import STRATEGIES, matmul_ok
+from im2col._strategies import STRATEGIES, Plan, extra_bytes, matmul_ok, wide_ok
+from tests import reference as ref
 
 # (x shape, w shape, options)
 CASES: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
@@ -24,6 +25,8 @@ CASES: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
     ((3, 8, 12, 12), (5, 8, 1, 1), {}),
     ((3, 3, 20, 20), (4, 3, 5, 5), {"stride": 2, "padding": 2, "dilation": 2}),
     ((2, 16, 24, 24), (16, 16, 3, 3), {"padding": "same"}),
+    ((3, 4, 14, 12), (6, 2, 3, 2), {"padding": (2, 1), "dilation": (2, 3),
+                                    "groups": 2}),
 ]
 
 
@@ -139,6 +142,12 @@ def test_every_strategy_agrees_with_the_default(
         with pytest.raises(ValueError, match="needs a 1x1 kernel"):
             _conv._forward(x, w, b, strategy=strategy, **opts)
         return
+    if strategy == "wide" and not wide_ok(_layer(x, w, opts)):
+        with pytest.raises(ValueError, match="needs stride 1"):
+            _conv._forward(x, w, b, strategy=strategy, **opts)
+        with pytest.raises(ValueError, match="needs stride 1"):
+            _conv._backward(dout, x, w, strategy=strategy, **opts)
+        return
     got = _conv._forward(x, w, b, strategy=strategy, images=images, **opts)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     grads = _conv._backward(dout, x, w, strategy=strategy, images=images, **opts)
@@ -146,7 +155,7 @@ def test_every_strategy_agrees_with_the_default(
         np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)
 
 
-@pytest.mark.parametrize("strategy", ["im2col", "im2col_t", "shift"])
+@pytest.mark.parametrize("strategy", ["im2col", "im2col_t", "shift", "wide"])
 def test_row_bands_agree_with_whole_images(strategy: str) -> None:
     """A budget below one image's buffers cuts the image into row bands."""
     x, w, b = _arrays((2, 6, 30, 30), (4, 6, 3, 3))
@@ -162,3 +171,29 @@ def test_row_bands_agree_with_whole_images(strategy: str) -> None:
                             max_memory=budget)
     for g, e in zip(grads, conv2d_backward(dout, x, w, padding=1), strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize(("xs", "ws", "opts"),
+                         [c for c in CASES if c[2].get("stride", 1) == 1])
+@pytest.mark.parametrize("images", [None, 2])
+def test_wide_matches_loops(xs: Any, ws: Any, opts: Any, images: Any) -> None:
+    """``wide`` is the default backward of several cases above, so the
+    every-strategy test compares it with itself there: check it against the
+    plain-loop reference, whole images and row bands."""
+    x, w, b = _arrays(xs, ws)
+    dout = np.random.default_rng(3).standard_normal(conv2d(x, w, **opts).shape)
+    want = ref.conv2d(x, w, b, **opts)
+    want_grads = ref.conv2d_backward(dout, x, w, **opts)
+    layer = _layer(x, w, opts)
+    rows = max(1, layer.g.out[0] // 3)  # a budget that cuts bands of rows
+    band = _conv.OVERHEAD + extra_bytes(layer, Plan("wide", 1, rows), x.itemsize,
+                                        backward=True)
+    for budget in (None, band):
+        got = _conv._forward(x, w, b, strategy="wide", images=images,
+                             max_memory=budget, **opts)
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+        grads = _conv._backward(dout, x, w, strategy="wide", images=images,
+                                max_memory=budget, **opts)
+        for g, e in zip(grads, want_grads, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10)
+    assert _conv.plan(layer, x, band, backward=True, strategy="wide").rows == rows

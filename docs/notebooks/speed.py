@@ -32,9 +32,11 @@
 # - `default`: `im2col.conv2d` as shipped, which picks one of
 # - `im2col` (columns per image, one GEMM per image, no transpose),
 #   `im2col_t` (the seed's column order for a few images, one wider GEMM,
-#   transposed copy; picked for small images), `shift` (one GEMM per
-#   kernel tap over a strided slice, no column buffer), `matmul` (1x1
-#   kernels only);
+#   transposed copy; picked for small images), `wide` (stride 1 only:
+#   columns on a grid as wide as the padded row, so each column row is one
+#   contiguous run and col2im adds one run per tap; picked for the backward
+#   pass of stride-1 layers), `shift` (one GEMM per kernel tap over a
+#   strided slice, no column buffer), `matmul` (1x1 kernels only);
 # - `tensordot`, `einsum`: the same windows from
 #   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
 # - `torch`: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html)
@@ -78,8 +80,8 @@ print(f"{small['seconds']} s for the whole small run")
 def plot(res, title):
     fw = [c for c in res["cases"] if c["pass"] == "forward"]
     bw = [c for c in res["cases"] if c["pass"] == "backward"]
-    names = ["seed", "default", "im2col", "im2col_t", "shift", "tensordot",
-             "einsum", "torch"]
+    names = ["seed", "default", "im2col", "im2col_t", "wide", "shift",
+             "tensordot", "einsum", "torch"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, cases, label in ((axes[0], fw, "forward"), (axes[1], bw, "backward")):
         shown = [n for n in names if any(n in c["methods"] for c in cases)]

@@ -25,6 +25,7 @@ from ._strategies import (
     extra_bytes,
     forward,
     matmul_ok,
+    wide_ok,
 )
 
 #: Bytes set aside from ``max_memory`` for what a call allocates besides its
@@ -34,13 +35,30 @@ from ._strategies import (
 OVERHEAD = 256 * 2**10
 
 #: Default column bytes of one unit for the per-image GEMM (``im2col``) and
-#: for the one-GEMM-per-unit order (``im2col_t``). Measured on a 2 MiB L2
-#: machine: larger units gained nothing, smaller ones made the GEMMs narrow.
-TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20}
+#: for the one-GEMM-per-unit orders (``im2col_t``, ``wide``). Measured on a
+#: 2 MiB L2 machine: larger units gained nothing, smaller ones made the GEMMs
+#: narrow (``wide``, float32 S1 backward: 1.13x the time with 4 images per
+#: unit instead of 11).
+TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20,
+                "wide": 8 * 2**20}
 
 #: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
 #: unit) beats one narrow GEMM per image.
 SMALL_IMAGE = 256
+
+#: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
+#: when the wide grid adds at most this fraction of GEMM columns,
+#: ``(Wp - ow) / ow``: its strided col2im becomes one contiguous add per
+#: kernel tap. Measured on the 2-core benchmark machine (2 threads, two
+#: interleaved runs of 7 and 9 rounds, ratio of medians to ``im2col``):
+#: backward S3 (32,64,56,56)*(64,64,3,3) pad 1 (waste 2/56) 0.88x the time
+#: in float32, 0.89x in float64; S1 (50,3,32,32)*(32,3,7,7) pad 3 (waste
+#: 6/32) 0.84-0.85x / 0.91-0.92x (there ``im2col_t`` does as well). Peak
+#: extra memory, float32: S3 7.9 -> 8.9 MiB, S1 3.7 -> 9.4 MiB (8 MiB of
+#: columns, as ``im2col_t``). The forward pass keeps ``im2col``: the longer
+#: copies save about what the extra columns cost (S1, S3 within 0.94-1.05x,
+#: S4 1.1x slower than ``im2col_t``).
+WIDE_WASTE = 0.25
 
 
 def _layer(
@@ -78,14 +96,17 @@ def plan(
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
     padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
-    :data:`SMALL_IMAGE` output pixels and ``im2col`` otherwise, with as many
-    images per unit as :data:`TARGET_BYTES` of columns hold (at least one).
+    :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
+    layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
+    ``wide``; else ``im2col``; with as many images per unit as
+    :data:`TARGET_BYTES` of columns hold (at least one).
     Under ``max_memory``, fewer images per unit; when one image does not
     fit, ``shift`` (no column buffer) on one image, then bands of output
     rows of one image, as many rows as fit.
     """
     g, item = layer.g, x.itemsize
-    oh = g.out[0]
+    oh, ow = g.out
+    wp = g.padded[1]
     budget = None
     if max_memory is not None:
         budget = as_int(max_memory, "max_memory", minimum=0) - OVERHEAD
@@ -106,11 +127,19 @@ def plan(
         if budget is None or cost(p) <= budget:
             return p
         strategy = None  # fall through to the budgeted search
-    names = [strategy] if strategy is not None else [
-        "im2col_t" if oh * g.out[1] < SMALL_IMAGE else "im2col", "shift"]
+    if strategy == "wide" and not wide_ok(layer):
+        raise ValueError("strategy 'wide' needs stride 1")
+    if strategy is not None:
+        names = [strategy]
+    elif oh * ow < SMALL_IMAGE:
+        names = ["im2col_t", "shift"]
+    elif backward and wide_ok(layer) and wp - ow <= WIDE_WASTE * ow:
+        names = ["wide", "shift"]
+    else:
+        names = ["im2col", "shift"]
     first = names[0]
     if images is None:
-        per_image = layer.K * oh * g.out[1] * item
+        per_image = layer.K * oh * (wp if first == "wide" else ow) * item
         images = TARGET_BYTES[first] // max(per_image, 1)
     images = max(1, min(g.N, images))
     p = Plan(first, images, oh)

@@ -19,6 +19,19 @@ with ``out=``.
   ``w[:, :, i, j] @ (the strided slice that tap reads)``, summed into the
   output. Needs ``(C + F)*oh*ow`` elements per image instead of
   ``C*kh*kw*oh*ow``.
+- ``wide`` (stride 1 only, any dilation): the unit is padded into a buffer
+  whose rows are contiguous, so each channel is one flat run of
+  ``hb*Wp`` elements (``hb`` padded rows of width ``Wp``). On a "wide"
+  output grid of ``rows`` rows by ``Wp`` columns, kernel tap ``(i, j)``
+  reads for all output rows at once one contiguous run of
+  ``span = (rows - 1)*Wp + ow`` elements starting at ``i*dh*Wp + j*dw``:
+  the columns ``(C*kh*kw, n*rows*Wp)`` are copied in runs of ``span``
+  elements instead of ``ow``, and col2im adds each tap back as one such
+  run for all channels and images. The GEMM computes ``Wp/ow`` times the
+  columns; the last ``Wp - ow`` of each wide row are discarded (forward) or
+  multiplied by zeros (backward). One GEMM per unit, as ``im2col_t``.
+  Non-finite values in ``x`` or ``w`` can turn more gradient entries into
+  NaN than the other strategies do (``0 * inf`` on the discarded columns).
 
 The backward pass of each strategy recomputes the unit's columns, adds
 ``dout @ columns.T`` into ``dw``, writes ``w.T @ dout`` over the columns
@@ -34,8 +47,9 @@ from typing import Any
 import numpy as np
 
 from ._geometry import Geometry
+from ._view import check_inside
 
-STRATEGIES = ("matmul", "im2col", "im2col_t", "shift")
+STRATEGIES = ("matmul", "im2col", "im2col_t", "shift", "wide")
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,11 @@ def matmul_ok(layer: Layer, x: np.ndarray) -> bool:
             and x.flags.c_contiguous)
 
 
+def wide_ok(layer: Layer) -> bool:
+    """Whether the wide-rows strategy applies (stride 1)."""
+    return layer.g.stride == (1, 1)
+
+
 def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
                 dout_contiguous: bool = True) -> int:
     """Bytes of the buffers ``plan`` allocates (the output not included)."""
@@ -124,6 +143,15 @@ def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
         # or the padded gradient (backward)
         work = padded + layer.F * layer.Cg * g.taps + g.C * pix
         work += padded + weights if backward else layer.F * pix
+    elif plan.strategy == "wide":
+        # a padded buffer even without padding, columns and a product
+        # (forward) or dout (backward) on the wide grid of rows * Wp
+        wide = n * rows * wp
+        work = (n * g.C * layer.band_height(rows) * wp
+                + (layer.K + layer.F) * wide)
+        if backward:
+            work += layer.Fg * layer.Cg * g.taps
+        return work * itemsize + layer.w_copy  # dout is always copied
     else:
         raise ValueError(f"unknown strategy {plan.strategy!r}; one of {STRATEGIES}")
     if backward and not dout_contiguous:
@@ -136,13 +164,14 @@ def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
 class _Pad:
     """The padded input rows of one unit, in a reused zero-bordered buffer."""
 
-    def __init__(self, layer: Layer, plan: Plan, dtype: Any) -> None:
+    def __init__(self, layer: Layer, plan: Plan, dtype: Any, *,
+                 always: bool = False) -> None:
         g = layer.g
         self.g = g
         self.buf = (
             np.zeros((plan.images, g.C, layer.band_height(plan.rows), g.padded[1]),
                      dtype)
-            if g.has_padding else None
+            if g.has_padding or always else None
         )
 
     def rows(self, r0: int, r1: int) -> tuple[int, int]:
@@ -180,6 +209,26 @@ def _view(xp: np.ndarray, g: Geometry) -> np.ndarray:
         (sC, dh * sH, dw * sW, sN, sh * sH, sw * sW), writeable=False)
 
 
+def _wide_view(xp: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return the wide-rows view ``(C, kh, kw, n, span)`` of a padded band.
+
+    ``xp`` is ``(n, C, hb, Wp)`` with contiguous rows (a :class:`_Pad`
+    buffer); stride 1. Element ``[c, i, j, q, t]`` is the flat
+    ``xp[q, c].ravel()[i*dh*Wp + j*dw + t]``, ``t < span = (rows-1)*Wp + ow``.
+    """
+    (kh, kw), (dh, dw) = g.kernel, g.dilation
+    n, C, hb, wp = xp.shape
+    sN, sC, sH, sW = xp.strides
+    if sW != xp.itemsize or sH != wp * sW:
+        raise ValueError("the wide view needs a band with contiguous rows")
+    rows = hb - (kh - 1) * dh
+    view = np.lib.stride_tricks.as_strided(
+        xp, (C, kh, kw, n, (rows - 1) * wp + g.out[1]),
+        (sC, dh * sH, dw * sW, sN, sW), writeable=False)
+    check_inside(view, xp)
+    return view
+
+
 def _tap(g: Geometry, i: int, j: int, rows: int) -> tuple[slice, slice]:
     """Slices of a padded band read by tap ``(i, j)`` for ``rows`` output rows."""
     (sh, sw), (dh, dw), ow = g.stride, g.dilation, g.out[1]
@@ -203,11 +252,18 @@ def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
         if b is not None:
             out += b[:, None]
         return
-    pad = _Pad(layer, plan, dtype)
+    wide = plan.strategy == "wide"
+    if wide and not wide_ok(layer):
+        raise ValueError("strategy 'wide' needs stride 1")
+    pad = _Pad(layer, plan, dtype, always=wide)
     n, rows = plan.images, plan.rows
     rg = layer.Cg * g.taps
+    wp = g.padded[1]
     if plan.strategy == "im2col":
         cols = np.empty((n, layer.K, rows * ow), dtype)
+    elif wide:
+        cols = np.empty((layer.K, n * rows * wp), dtype)
+        prod = np.empty((layer.F, n * rows * wp), dtype)
     elif plan.strategy == "im2col_t":
         cols = np.empty((layer.K, n * rows * ow), dtype)
         prod = np.empty((layer.F, n * rows * ow), dtype)
@@ -236,6 +292,14 @@ def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
                 np.matmul(w2[k], c[k * rg : (k + 1) * rg],
                           out=p[k * Fg : (k + 1) * Fg])
             o[...] = p.reshape(layer.F, m, r * ow).transpose(1, 0, 2)
+        elif wide:
+            c = _wide_columns(cols, xp, g, m, r)
+            p = prod[:, : m * r * wp]
+            for k in range(G):
+                np.matmul(w2[k], c[k * rg : (k + 1) * rg],
+                          out=p[k * Fg : (k + 1) * Fg])
+            np.reshape(o, (m, layer.F, r, ow), copy=False)[...] = p.reshape(
+                layer.F, m, r, wp)[..., :ow].transpose(1, 0, 2, 3)
         else:
             t = tap[:m, :, : r * ow]
             p = prod[:m, :, : r * ow]
@@ -254,6 +318,31 @@ def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
             o += b[:, None]
 
 
+def _wide_columns(cols: np.ndarray, xp: np.ndarray, g: Geometry, m: int,
+                  r: int) -> np.ndarray:
+    """Unfold a padded band into ``(C*kh*kw, m*r*Wp)`` wide-grid columns."""
+    wp = g.padded[1]
+    c = cols[:, : m * r * wp]
+    c5 = np.reshape(c, (g.C, *g.kernel, m, r * wp), copy=False)
+    span = (r - 1) * wp + g.out[1]
+    np.copyto(c5[..., :span], _wide_view(xp, g))
+    c5[..., span:] = 0  # the last wide row's discarded columns
+    return c
+
+
+def _wide_col2im(c: np.ndarray, dxp: np.ndarray, g: Geometry) -> None:
+    """Add wide-grid column gradients into a zeroed padded band ``dxp``."""
+    (kh, kw), (dh, dw) = g.kernel, g.dilation
+    m, C, hb, wp = dxp.shape
+    span = (hb - (kh - 1) * dh - 1) * wp + g.out[1]
+    flat = np.reshape(dxp, (m, C, hb * wp), copy=False).transpose(1, 0, 2)
+    c5 = np.reshape(c, (C, kh, kw, m, c.shape[1] // m), copy=False)
+    for i in range(kh):
+        for j in range(kw):
+            at = i * dh * wp + j * dw
+            flat[:, :, at : at + span] += c5[:, i, j, :, :span]
+
+
 # --------------------------------------------------------------- backward
 
 def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
@@ -269,11 +358,19 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     if plan.strategy == "matmul":
         _backward_matmul(dout, x, layer, dx, dw)
         return
-    pad = _Pad(layer, plan, dtype)
+    wide = plan.strategy == "wide"
+    if wide and not wide_ok(layer):
+        raise ValueError("strategy 'wide' needs stride 1")
+    pad = _Pad(layer, plan, dtype, always=wide)
     n, rows = plan.images, plan.rows
-    contiguous = dout.flags.c_contiguous
+    wp = g.padded[1]
+    contiguous = dout.flags.c_contiguous or wide
     dbuf = None if contiguous else np.empty((n, layer.F, rows * ow), dtype)
-    if plan.strategy == "im2col":
+    if wide:
+        cols = np.empty((layer.K, n * rows * wp), dtype)
+        dt = np.empty((layer.F, n * rows * wp), dtype)
+        tmp = np.empty((Fg, rg), dtype)
+    elif plan.strategy == "im2col":
         cols = np.empty((n, layer.K, rows * ow), dtype)
         tmp = np.empty((Fg, rg), dtype)
     elif plan.strategy == "im2col_t":
@@ -293,7 +390,9 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
         m, r = n1 - n0, y1 - y0
         r0, r1 = y0 * sh, y0 * sh + layer.band_height(r)
         xp = pad.fill(x, n0, n1, r0, r1, clear=True)
-        if dbuf is None:
+        if wide:
+            d = dout  # unused: the wide branch copies dout itself
+        elif dbuf is None:
             d = dout[n0:n1, :, y0:y1].reshape(m, layer.F, r * ow)
         else:
             d = dbuf[:m, :, : r * ow]
@@ -317,6 +416,21 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
                             dw5[k, :, :, i, j] += tmp
                         np.matmul(wt[i, j, k], dk, out=tk)  # tap slice is used up
                     dxp[:, :, rs, cs] += t.reshape(m, g.C, r, ow)
+        elif wide:
+            c = _wide_columns(cols, xp, g, m, r)
+            da = dt[:, : m * r * wp]
+            d4 = np.reshape(da, (layer.F, m, r, wp), copy=False)
+            d4[..., :ow] = dout[n0:n1, :, y0:y1].transpose(1, 0, 2, 3)
+            d4[..., ow:] = 0  # discarded columns add nothing
+            for k in range(G):
+                dk = da[k * Fg : (k + 1) * Fg]
+                ck = c[k * rg : (k + 1) * rg]
+                np.matmul(dk, ck.T, out=tmp)
+                dw[k] += tmp
+                np.matmul(w2[k].T, dk, out=ck)  # columns are used up
+            dxp = xp  # the padded input is used up: it takes the gradient
+            dxp.fill(0)
+            _wide_col2im(c, dxp, g)
         else:
             if plan.strategy == "im2col":
                 c = cols[:m, :, : r * ow]
@@ -354,7 +468,7 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
                 for j in range(g.kernel[1]):
                     rs, cs = _tap(g, i, j, r)
                     dxp[:, :, rs, cs] += taps[i, j]
-        if g.has_padding:
+        if pad.buf is not None:  # dxp is a padded buffer, not dx itself
             a, e = pad.rows(r0, r1)
             if e > a:
                 dx[n0:n1, :, a - top : e - top] += dxp[
