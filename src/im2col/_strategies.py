@@ -252,9 +252,7 @@ def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
         if b is not None:
             out += b[:, None]
         return
-    wide = plan.strategy == "wide"
-    if wide and not wide_ok(layer):
-        raise ValueError("strategy 'wide' needs stride 1")
+    wide = plan.strategy == "wide"  # plan() has checked wide_ok(layer)
     pad = _Pad(layer, plan, dtype, always=wide)
     n, rows = plan.images, plan.rows
     rg = layer.Cg * g.taps
@@ -358,9 +356,7 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     if plan.strategy == "matmul":
         _backward_matmul(dout, x, layer, dx, dw)
         return
-    wide = plan.strategy == "wide"
-    if wide and not wide_ok(layer):
-        raise ValueError("strategy 'wide' needs stride 1")
+    wide = plan.strategy == "wide"  # plan() has checked wide_ok(layer)
     pad = _Pad(layer, plan, dtype, always=wide)
     n, rows = plan.images, plan.rows
     wp = g.padded[1]
