@@ -129,7 +129,7 @@ def col2im(
     ValueError: cols must have shape (9, 4) = (C*kh*kw, N*oh*ow) for x_shape (1, 1, 4, 4), got (9, 5)
     """
     cols = as_array(cols, "cols", 2)
-    shape = _as_shape(x_shape)
+    shape = as_shape(x_shape, "x_shape", "NCHW")
     g = geometry(shape, kernel_size, stride=stride, padding=padding,
                  dilation=dilation)
     (oh, ow), (kh, kw) = g.out, g.kernel
@@ -154,7 +154,3 @@ def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry) -> None:
         for j in range(g.kernel[1]):
             rows, cols = g.tap_slices(i, j)
             dxp[:, :, rows, cols] += taps[i, j]
-
-
-def _as_shape(x_shape: Any) -> tuple[int, int, int, int]:
-    return as_shape(x_shape, "x_shape", "NCHW")
