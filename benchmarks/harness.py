@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import MMAP_THRESHOLD, STEADY_ALLOCATOR, TRIM_THRESHOLD
 from benchmarks import methods as mt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,8 +169,11 @@ def machine() -> dict[str, Any]:
         "openblas_env": {k: os.environ.get(k) for k in
                          ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                           "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
-                          "OMP_NUM_THREADS")
+                          "OMP_NUM_THREADS", "OMP_WAIT_POLICY")
                          if os.environ.get(k) is not None},
+        "allocator": (f"glibc mallopt: mmap threshold {MMAP_THRESHOLD >> 20} MiB, "
+                      f"trim threshold {TRIM_THRESHOLD >> 20} MiB"
+                      if STEADY_ALLOCATOR else "default"),
     }
 
 
@@ -198,6 +202,7 @@ def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
     fns["gemm"] = mt.gemm_method(shape, dtype, backward=backward)
     with threads(n_threads, torch):
         stats = time_interleaved(fns, rounds)
+        plan = mt.default_plan(shape, a["x"], backward=backward)
     ref_torch = stats.get("torch", {}).get("median")
     ref_seed = stats["seed"]["median"]
     for s in stats.values():
@@ -208,7 +213,7 @@ def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
         "dtype": dtype, "threads": n_threads,
         "pass": "backward" if backward else "forward",
         "gflop": shape.flops() / 1e9 * (2 if backward else 1),
-        "plan": mt.default_plan(shape, a["x"], backward=backward),
+        "plan": plan,
         "methods": stats,
     }
 

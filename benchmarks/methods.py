@@ -158,12 +158,14 @@ def strategies(shape: Shape, x: np.ndarray) -> list[str]:
 
 
 def default_plan(shape: Shape, x: np.ndarray, *, backward: bool) -> str:
-    """``strategy x images`` that conv2d picks for ``shape``."""
+    """Strategy, images per unit and workers that conv2d picks (call it
+    under the run's thread limit: the workers follow BLAS's threads)."""
     layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
                          padding=shape.pad, dilation=1, groups=1)
-    p = _conv.plan(layer, x, None, backward=backward)
+    p = _conv.plan(layer, x, None, backward=backward,
+                   workers=_conv._workers(None))
     band = f", {p.rows} rows" if p.rows < shape.out[0] else ""
-    return f"{p.strategy}, {p.images} img{band}"
+    return f"{p.strategy}, {p.images} img{band}, {p.workers} workers"
 
 
 def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,

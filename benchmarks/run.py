@@ -102,7 +102,10 @@ def summary(res: dict[str, Any], dtype: str = "float32", threads: int = 2
         vt = [c["methods"]["default"]["vs_torch"] for c in cases
               if c["methods"]["default"]["vs_torch"]]
         vs = [c["methods"]["default"]["vs_seed"] for c in cases]
+        vg = [c["methods"]["gemm"]["vs_torch"] for c in cases
+              if c["methods"].get("gemm", {}).get("vs_torch")]
         out[p] = {
+            "gemm_geomean_vs_torch": hs.geomean(vg) if vg else None,
             "geomean_vs_torch": hs.geomean(vt) if vt else None,
             "worst_vs_torch": max(vt) if vt else None,
             "geomean_vs_seed": hs.geomean(vs),
@@ -119,6 +122,7 @@ def summary(res: dict[str, Any], dtype: str = "float32", threads: int = 2
 
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
+    env = ", ".join(f"{k}={v}" for k, v in m.get("openblas_env", {}).items()) or "none"
     lines = [
         "# Benchmark results",
         "",
@@ -129,6 +133,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"{k} {v:.0f} GFLOP/s" for k, v in res["gemm_peak_gflops"].items()),
         f"- Rounds per method: {res['rounds']} (interleaved); median time, "
         "ratios of medians; min-max in brackets",
+        f"- Settings (benchmarks/__init__.py): {env}; allocator: "
+        f"{m.get('allocator', 'default')}",
         f"- Whole run: {res['seconds']} s",
         "",
     ]
@@ -141,6 +147,10 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append(f"| forward worst shape vs PyTorch <= 2x | {f['worst_vs_torch']:.2f}x |")
     if b["geomean_vs_torch"]:
         lines.append(f"| backward geomean vs PyTorch <= 1.2x | {b['geomean_vs_torch']:.2f}x |")
+    for p, v in (("forward", f), ("backward", b)):
+        if v["gemm_geomean_vs_torch"]:
+            lines.append(f"| (the bare GEMMs of the {p} pass alone, no im2col: "
+                         f"geomean vs PyTorch) | {v['gemm_geomean_vs_torch']:.2f}x |")
     if f["worst_vs_seed"] is not None:
         lines.append(f"| forward worst shape vs seed <= 1x | {f['worst_vs_seed']:.2f}x |")
     for k, v in s["memory_default_over_seed"].items():

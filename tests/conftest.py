@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from im2col import _conv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,3 +31,14 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if proc.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}")
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def threads_for_tiny_calls() -> Iterator[None]:
+    """Give even the tests' tiny convolutions worker threads (by default a
+    call needs ``WORK_PER_WORKER`` multiply-adds per worker), so that every
+    property test runs the threaded path as well as the strategies."""
+    before = _conv.WORK_PER_WORKER
+    _conv.WORK_PER_WORKER = 1
+    yield
+    _conv.WORK_PER_WORKER = before

@@ -16,9 +16,13 @@
 # `im2col.conv2d` never builds the seed's full column matrix. It unfolds a
 # few images (or a band of output rows) at a time and multiplies each unit
 # straight into its slice of the NCHW output, reusing the same buffers. So
-# its extra memory is that of one unit, not of the batch, and it is usually
-# faster than the seed's algorithm as well. PyTorch's CPU convolution
-# is the yardstick for speed.
+# its extra memory is that of one unit per worker thread, not of the batch,
+# and it is usually faster than the seed's algorithm as well. The workers
+# (as many as BLAS may use threads) each take a share of the images, with
+# BLAS single-threaded meanwhile: NumPy releases the GIL in the copies and
+# the matrix multiplies, so the unfolding of one image overlaps the GEMM of
+# another instead of running on one core between multi-threaded GEMMs.
+# PyTorch's CPU convolution is the yardstick for speed.
 #
 # This page runs a small version of the benchmark while the site is built,
 # on the machine that builds it, then shows the full table from the last
@@ -44,13 +48,20 @@
 # - `gemm`: the bare matrix multiply of the im2col shape, operands ready.
 
 # %% [markdown]
-# The benchmark package must be imported before NumPy: it sets
-# `OPENBLAS_THREAD_TIMEOUT=4` so that OpenBLAS's idle worker threads stop
-# spinning at once instead of stealing a core from the next PyTorch call (its
-# docstring has the measurement).
+# The benchmark package must be imported before NumPy and PyTorch. Timing two
+# libraries in one process bills each for the other's habits, so it sets
+# three things, each recorded with the results (its docstring has the
+# measurements that called for them):
+#
+# - `OPENBLAS_THREAD_TIMEOUT=4` and `OMP_WAIT_POLICY=PASSIVE`: the idle
+#   worker threads of OpenBLAS and of PyTorch's OpenMP stop spinning at once
+#   instead of stealing a core from the other library's next call;
+# - glibc's `mallopt`: freed blocks below 32 MiB are kept for reuse, as in a
+#   long training loop, instead of coming back from the kernel page by page
+#   on every call (page faults, paid by both libraries).
 
 # %%
-import benchmarks  # noqa: F401, I001  (first: sets OPENBLAS_THREAD_TIMEOUT)
+import benchmarks  # noqa: F401, I001  (first: thread and allocator settings)
 
 import json
 from pathlib import Path
@@ -63,6 +74,7 @@ from IPython.display import Markdown, display
 info = harness.machine()
 print("Machine:", harness.machine_label(info, threads_used=2))
 print("Caches:", ", ".join(f"{k} {v}" for k, v in info["caches"].items()))
+print("Settings:", info["openblas_env"], "allocator:", info["allocator"])
 
 # %% [markdown]
 # ## A small run, now
@@ -202,3 +214,27 @@ else:
 if full is not None:
     plot(full, f"make bench, {full['date']}: " + harness.machine_label(
         full["machine"], threads_used=2) + " (float32 and float64, 1 and 2 threads)")
+
+# %% [markdown]
+# ## What limits it
+#
+# The `gemm` column times the bare matrix multiply of the im2col shape, its
+# operands made in advance: no padding, no unfolding, no output copy, BLAS on
+# all threads. It is the floor for any method that unfolds and calls BLAS
+# once per unit, which is every NumPy method here. Where `gemm` alone is
+# slower than PyTorch, what is left of the gap is NumPy's BLAS against
+# PyTorch's convolution kernels (oneDNN on x86), not the unfolding; the last
+# column is the price of the unfolding and the loop over units.
+
+# %%
+if full is not None:
+    rows = ["| shape | pass | default / PyTorch | gemm / PyTorch | default / gemm |",
+            "| --- | --- | --- | --- | --- |"]
+    for c in full["cases"]:
+        ms = c["methods"]
+        if c["dtype"] != "float32" or c["threads"] != 2 or "torch" not in ms:
+            continue
+        d, g = ms["default"]["vs_torch"], ms["gemm"]["vs_torch"]
+        rows.append(f"| {c['shape']} | {c['pass']} | {d:.2f} | {g:.2f} | {d / g:.2f} |")
+    display(Markdown("Float32, two threads, from the saved full run:\n\n"
+                     + "\n".join(rows)))

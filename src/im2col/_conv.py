@@ -27,6 +27,7 @@ from ._strategies import (
     matmul_ok,
     wide_ok,
 )
+from ._threads import default_workers
 
 #: Bytes set aside from ``max_memory`` for what a call allocates besides its
 #: planned buffers: NumPy's ufunc buffers (a strided ``+=`` buffers up to
@@ -34,13 +35,23 @@ from ._strategies import (
 #: Python objects.
 OVERHEAD = 256 * 2**10
 
-#: Default column bytes of one unit for the per-image GEMM (``im2col``) and
-#: for the one-GEMM-per-unit orders (``im2col_t``, ``wide``). Measured on a
-#: 2 MiB L2 machine: larger units gained nothing, smaller ones made the GEMMs
-#: narrow (``wide``, float32 S1 backward: 1.13x the time with 4 images per
-#: unit instead of 11).
+#: Default column bytes of the units in flight at once (one per worker) for
+#: the per-image GEMM (``im2col``) and for the one-GEMM-per-unit orders
+#: (``im2col_t``, ``wide``). Measured on a 2 MiB L2 machine: larger units
+#: gained nothing, smaller ones made the GEMMs narrow (``wide``, float32 S1
+#: backward: 1.13x the time with 4 images per unit instead of 11). With two
+#: workers, units of half this size were as fast or faster (float32 forward,
+#: S1 0.92x, S5 0.91x the time of full-size units, others within 4%).
 TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20,
                 "wide": 8 * 2**20}
+
+#: Fewest multiply-adds (twice the forward's for the backward pass) that
+#: make a worker thread worth its cost: handing work to a thread and back
+#: took about 0.1 ms on the 2-core benchmark machine. Measured there,
+#: float32 forward, 1 vs 2 workers: (4,3,32,32)*(32,3,7,7) pad 3 (19M
+#: multiply-adds) 0.58 vs 0.75 ms; (100,3,31,31)*(25,3,3,3) stride 2 (17M)
+#: 1.06 vs 0.86 ms; (10,3,32,32)*(32,3,7,7) (48M) 1.44 vs 1.21 ms.
+WORK_PER_WORKER = 8 * 2**20
 
 #: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
 #: unit) beats one narrow GEMM per image.
@@ -90,41 +101,73 @@ def _layer(
 def plan(
     layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
     dout_contiguous: bool = True, strategy: str | None = None,
-    images: int | None = None,
+    images: int | None = None, workers: int = 1,
 ) -> Plan:
-    """Choose the strategy and unit size of a call.
+    """Choose the strategy, unit size and workers of a call.
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
     padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
     :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
     layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
     ``wide``; else ``im2col``; with as many images per unit as
-    :data:`TARGET_BYTES` of columns hold (at least one).
+    ``TARGET_BYTES / workers`` of columns hold (at least one, and few
+    enough to leave a unit for each of ``workers``). ``workers`` is cut to
+    one per :data:`WORK_PER_WORKER` multiply-adds.
     Under ``max_memory``, fewer images per unit; when one image does not
     fit, ``shift`` (no column buffer) on one image, then bands of output
-    rows of one image, as many rows as fit.
+    rows of one image, as many rows as fit; when nothing fits ``workers``
+    sets of buffers, the same search with one worker.
     """
+    if max_memory is not None:
+        max_memory = as_int(max_memory, "max_memory", minimum=0)
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    g = layer.g
+    work = g.N * layer.F * layer.Cg * g.taps * g.out[0] * g.out[1]
+    work *= 2 if backward else 1
+    workers = max(1, min(workers, g.N, work // WORK_PER_WORKER))
+    if workers > 1:
+        p = _plan(layer, x, max_memory, backward=backward,
+                  dout_contiguous=dout_contiguous, strategy=strategy,
+                  images=images, workers=workers)
+        if p is not None:
+            return p
+    p = _plan(layer, x, max_memory, backward=backward,
+              dout_contiguous=dout_contiguous, strategy=strategy,
+              images=images, workers=1)
+    if p is None:  # pragma: no cover - _plan raises instead with one worker
+        raise AssertionError("no plan with one worker")
+    return p
+
+
+def _plan(
+    layer: Layer, x: np.ndarray, max_memory: int | None, *, backward: bool,
+    dout_contiguous: bool, strategy: str | None, images: int | None,
+    workers: int,
+) -> Plan | None:
+    """:func:`plan` for ``workers``; None if nothing fits, raise if one worker."""
     g, item = layer.g, x.itemsize
     oh, ow = g.out
     wp = g.padded[1]
-    budget = None
-    if max_memory is not None:
-        budget = as_int(max_memory, "max_memory", minimum=0) - OVERHEAD
+    budget = None if max_memory is None else max_memory - OVERHEAD
 
-    def cost(p: Plan) -> int:
-        return extra_bytes(layer, p, item, backward=backward,
-                           dout_contiguous=dout_contiguous)
+    def make(name: str, n: int, rows: int) -> Plan:
+        # no more workers than there are shares of whole units
+        return Plan(name, n, rows, min(workers, -(-g.N // n)))
 
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    def fits(p: Plan) -> bool:
+        return budget is None or extra_bytes(
+            layer, p, item, backward=backward,
+            dout_contiguous=dout_contiguous) <= budget
+
     if strategy == "matmul" or (strategy is None and matmul_ok(layer, x)):
         if not matmul_ok(layer, x):
             raise ValueError(
                 "strategy 'matmul' needs a 1x1 kernel, stride 1, no padding "
                 "and a C-ordered x"
             )
-        p = Plan("matmul", 1, oh)
-        if budget is None or cost(p) <= budget:
+        p = make("matmul", -(-g.N // workers), oh)
+        if fits(p):
             return p
         strategy = None  # fall through to the budgeted search
     if strategy == "wide" and not wide_ok(layer):
@@ -140,28 +183,40 @@ def plan(
     first = names[0]
     if images is None:
         per_image = layer.K * oh * (wp if first == "wide" else ow) * item
-        images = TARGET_BYTES[first] // max(per_image, 1)
+        share = TARGET_BYTES[first] // workers  # the workers share the total
+        images = min(share // max(per_image, 1), -(-g.N // workers))
     images = max(1, min(g.N, images))
-    p = Plan(first, images, oh)
-    if budget is None or cost(p) <= budget:
+    p = make(first, images, oh)
+    if fits(p):
         return p
     # Under a budget: the most images of the preferred strategy, then one
     # whole image of any strategy, then the most rows of one image.
     for name in names:
         most = images if name == first else 1
-        if cost(Plan(name, 1, oh)) <= budget:
-            return Plan(name, _largest(
-                lambda k: cost(Plan(name, k, oh)) <= budget, most), oh)  # noqa: B023
+        if fits(make(name, 1, oh)):
+            return make(name, _largest(
+                lambda k: fits(make(name, k, oh)), most), oh)  # noqa: B023
     for name in names:
-        if cost(Plan(name, 1, 1)) <= budget:
-            return Plan(name, 1, _largest(
-                lambda k: cost(Plan(name, 1, k)) <= budget, oh))  # noqa: B023
-    need = min(cost(Plan(name, 1, 1)) for name in names) + OVERHEAD
+        if fits(make(name, 1, 1)):
+            return make(name, 1, _largest(
+                lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
+    if workers > 1:
+        return None
+    need = min(extra_bytes(layer, make(name, 1, 1), item, backward=backward,
+                           dout_contiguous=dout_contiguous)
+               for name in names) + OVERHEAD
     raise ValueError(
         f"max_memory={max_memory} bytes is below the {need} bytes the smallest "
         f"plan needs (one output row of one image, plus {OVERHEAD} bytes set "
         "aside for Python objects and small temporaries)"
     )
+
+
+def _workers(workers: Any) -> int:
+    """``workers`` checked, or by default as many as BLAS may use."""
+    if workers is None:
+        return default_workers()
+    return as_int(workers, "workers", minimum=1)
 
 
 def _largest(fits: Callable[[int], bool], top: int) -> int:
@@ -179,7 +234,7 @@ def _largest(fits: Callable[[int], bool], top: int) -> int:
 def conv2d(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
     stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    max_memory: int | None = None,
+    max_memory: int | None = None, workers: int | None = None,
 ) -> np.ndarray:
     """2-D convolution (cross-correlation) of an NCHW batch, as in PyTorch.
 
@@ -188,8 +243,9 @@ def conv2d(
     zero padded and ``g`` is the group of filter ``f``. The kernel is not
     flipped. Computed by im2col and matrix multiplies a few images (or a
     band of output rows) at a time, written straight into the output, so the
-    extra memory is that of one unit, not of the batch; a 1x1 kernel with
-    stride 1 and no padding is a plain matrix multiply with no copy.
+    extra memory is that of one unit per worker thread, not of the batch; a
+    1x1 kernel with stride 1 and no padding is a plain matrix multiply with
+    no copy.
 
     Parameters
     ----------
@@ -216,7 +272,17 @@ def conv2d(
         (``im2col._conv.OVERHEAD``, 256 KiB, covers NumPy's ufunc buffers
         and Python objects). ``None`` (the default) sizes units to the caches. A
         ``ValueError`` gives the smallest budget that would work when even
-        one output row of one image does not fit.
+        one output row of one image does not fit. The buffers of all
+        workers count.
+    workers : int, optional
+        Threads that unfold and multiply shares of the images at once
+        (NumPy releases the GIL in both). ``None`` (the default): as many
+        as NumPy's BLAS may use when the call starts (``threadpoolctl``'s
+        ``threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` make it 1),
+        at most the CPUs and the images. While more than one worker runs,
+        every BLAS library of the process is limited to one thread; the
+        limit is lifted when the call ends. ``1`` runs the whole call on the
+        calling thread and leaves BLAS alone.
 
     Returns
     -------
@@ -247,6 +313,9 @@ def conv2d(
            [12., 18., 18., 18., 12.]])
     >>> bool((conv2d(x, w, padding=1, max_memory=300_000) == 27).any())
     True
+    >>> np.array_equal(conv2d(x, w, padding=1, workers=1),   # all on this thread
+    ...                conv2d(x, w, padding=1, workers=2))
+    True
     >>> conv2d(x, w, max_memory=1000)
     Traceback (most recent call last):
     ...
@@ -257,14 +326,14 @@ def conv2d(
     ValueError: w must have C/groups = 3 input channels (x has C=3, groups=1), got w.shape=(4, 2, 3, 3)
     """
     return _forward(x, w, b, stride=stride, padding=padding, dilation=dilation,
-                    groups=groups, max_memory=max_memory)
+                    groups=groups, max_memory=max_memory, workers=workers)
 
 
 def _forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
     stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1,
     max_memory: int | None = None, strategy: str | None = None,
-    images: int | None = None,
+    images: int | None = None, workers: int | None = None,
 ) -> np.ndarray:
     """:func:`conv2d` with a forced ``strategy`` and ``images`` per unit."""
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
@@ -276,7 +345,7 @@ def _forward(
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
     g = layer.g
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
-             images=images)
+             images=images, workers=_workers(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
     forward(x, layer, b, p, out)
     return out.reshape(g.N, layer.F, *g.out)
@@ -285,7 +354,7 @@ def _forward(
 def conv2d_backward(
     dout: np.ndarray, x: np.ndarray, w: np.ndarray, *, stride: Any = 1,
     padding: Any = 0, dilation: Any = 1, groups: int = 1,
-    max_memory: int | None = None,
+    max_memory: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv2d` with respect to ``x``, ``w`` and ``b``.
 
@@ -307,6 +376,10 @@ def conv2d_backward(
         Upper bound, in bytes, on the memory the call allocates beyond the
         three arrays it returns (peak traced bytes minus
         ``dx.nbytes + dw.nbytes + db.nbytes``), as for :func:`conv2d`.
+    workers : int, optional
+        As for :func:`conv2d`; each worker but the first sums its share of
+        ``dw`` apart, so ``dw`` may differ in the last bits with the number
+        of workers.
 
     Returns
     -------
@@ -343,14 +416,15 @@ def conv2d_backward(
     ValueError: dout must have shape (2, 4, 4, 4) = (N, F, oh, ow), got (2, 4, 6, 6)
     """
     return _backward(dout, x, w, stride=stride, padding=padding,
-                     dilation=dilation, groups=groups, max_memory=max_memory)
+                     dilation=dilation, groups=groups, max_memory=max_memory,
+                     workers=workers)
 
 
 def _backward(
     dout: np.ndarray, x: np.ndarray, w: np.ndarray, *, stride: Any = 1,
     padding: Any = 0, dilation: Any = 1, groups: int = 1,
     max_memory: int | None = None, strategy: str | None = None,
-    images: int | None = None,
+    images: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`conv2d_backward` with a forced ``strategy`` and ``images``."""
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
@@ -365,7 +439,7 @@ def _backward(
         )
     p = plan(layer, x, max_memory, backward=True,
              dout_contiguous=dout.flags.c_contiguous, strategy=strategy,
-             images=images)
+             images=images, workers=_workers(workers))
     dx = np.zeros(x.shape, x.dtype)
     dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
     backward(dout, x, layer, p, dx, dw)

@@ -41,11 +41,14 @@ kernel tap (col2im).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from . import _threads
 from ._geometry import Geometry
 from ._view import check_inside
 
@@ -91,18 +94,30 @@ class Layer:
 
 @dataclass(frozen=True)
 class Plan:
-    """How a call walks its output: strategy, images and output rows per unit."""
+    """How a call walks its output: strategy, images and output rows per unit.
+
+    With ``workers > 1`` the images are cut into that many shares of whole
+    units, each walked by its own thread with its own buffers.
+    """
 
     strategy: str
     images: int
     rows: int
+    workers: int = 1
 
-    def units(self, g: Geometry) -> list[tuple[int, int, int, int]]:
-        """``(n0, n1, y0, y1)`` of every unit, in order."""
+    def shares(self, g: Geometry) -> list[tuple[int, int]]:
+        """``(lo, hi)`` images of each worker's share, in order."""
+        units = -(-g.N // self.images)
+        cuts = [min(k * units // self.workers * self.images, g.N)
+                for k in range(self.workers + 1)]
+        return [(lo, hi) for lo, hi in itertools.pairwise(cuts) if hi > lo]
+
+    def units(self, g: Geometry, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        """``(n0, n1, y0, y1)`` of every unit of images ``[lo, hi)``, in order."""
         oh = g.out[0]
         return [
-            (n0, min(n0 + self.images, g.N), y0, min(y0 + self.rows, oh))
-            for n0 in range(0, g.N, self.images)
+            (n0, min(n0 + self.images, hi), y0, min(y0 + self.rows, oh))
+            for n0 in range(lo, hi, self.images)
             for y0 in range(0, oh, self.rows)
         ]
 
@@ -121,7 +136,19 @@ def wide_ok(layer: Layer) -> bool:
 
 def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
                 dout_contiguous: bool = True) -> int:
-    """Bytes of the buffers ``plan`` allocates (the output not included)."""
+    """Bytes of the buffers ``plan`` allocates (the output not included).
+
+    Each worker has its own buffers; in the backward pass each worker but
+    the first also has its own ``dw``.
+    """
+    one = _worker_bytes(layer, plan, itemsize, backward=backward,
+                        dout_contiguous=dout_contiguous)
+    dw = layer.F * layer.Cg * layer.g.taps * itemsize if backward else 0
+    return plan.workers * one + (plan.workers - 1) * dw + layer.w_copy
+
+
+def _worker_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
+                  dout_contiguous: bool) -> int:
     g, n, rows = layer.g, plan.images, plan.rows
     ow = g.out[1]
     pix = n * rows * ow
@@ -151,12 +178,12 @@ def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
                 + (layer.K + layer.F) * wide)
         if backward:
             work += layer.Fg * layer.Cg * g.taps
-        return work * itemsize + layer.w_copy  # dout is always copied
+        return work * itemsize  # dout is always copied
     else:
         raise ValueError(f"unknown strategy {plan.strategy!r}; one of {STRATEGIES}")
     if backward and not dout_contiguous:
         work += layer.F * pix
-    return work * itemsize + layer.w_copy
+    return work * itemsize
 
 
 # ------------------------------------------------------------------ units
@@ -241,16 +268,24 @@ def _tap(g: Geometry, i: int, j: int, rows: int) -> tuple[slice, slice]:
 def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
             out: np.ndarray) -> None:
     """Write the convolution of ``x`` into ``out`` ``(N, F, oh*ow)``."""
+    _threads.run([partial(_forward_share, x, layer, b, plan, out, lo, hi)
+                  for lo, hi in plan.shares(layer.g)])
+
+
+def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
+                   plan: Plan, out: np.ndarray, lo: int, hi: int) -> None:
+    """Write images ``[lo, hi)`` of the convolution into ``out``."""
     g, G, Fg = layer.g, layer.groups, layer.Fg
     ow, dtype = g.out[1], x.dtype
     w2 = layer.w2
     if plan.strategy == "matmul":
-        x3 = x.reshape(g.N, g.C, g.H * g.W)
+        x3 = x[lo:hi].reshape(hi - lo, g.C, g.H * g.W)
+        o3 = out[lo:hi]
         for k in range(G):
             np.matmul(w2[k], x3[:, k * layer.Cg : (k + 1) * layer.Cg],
-                      out=out[:, k * Fg : (k + 1) * Fg])
+                      out=o3[:, k * Fg : (k + 1) * Fg])
         if b is not None:
-            out += b[:, None]
+            o3 += b[:, None]
         return
     wide = plan.strategy == "wide"  # plan() has checked wide_ok(layer)
     pad = _Pad(layer, plan, dtype, always=wide)
@@ -270,7 +305,7 @@ def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
         wt[...] = layer.w.reshape(G, Fg, layer.Cg, *g.kernel).transpose(3, 4, 0, 1, 2)
         tap = np.empty((n, g.C, rows * ow), dtype)
         prod = np.empty((n, layer.F, rows * ow), dtype)
-    for n0, n1, y0, y1 in plan.units(g):
+    for n0, n1, y0, y1 in plan.units(g, lo, hi):
         m, r = n1 - n0, y1 - y0
         xp = pad.fill(x, n0, n1, y0 * g.stride[0],
                       y0 * g.stride[0] + layer.band_height(r))
@@ -347,14 +382,26 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
              dx: np.ndarray, dw: np.ndarray) -> None:
     """Add the gradients of ``x`` and ``w`` into zeroed ``dx`` and ``dw``.
 
-    ``dw`` has shape ``(groups, F/groups, C/groups*kh*kw)``.
+    ``dw`` has shape ``(groups, F/groups, C/groups*kh*kw)``. Each share but
+    the first sums into its own ``dw``, added to ``dw`` at the end.
     """
+    shares = plan.shares(layer.g)
+    dws = [dw, *(np.zeros_like(dw) for _ in shares[1:])]
+    _threads.run([partial(_backward_share, dout, x, layer, plan, dx, d, lo, hi)
+                  for (lo, hi), d in zip(shares, dws, strict=True)])
+    for d in dws[1:]:
+        dw += d
+
+
+def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
+                    dx: np.ndarray, dw: np.ndarray, lo: int, hi: int) -> None:
+    """Add the gradients of images ``[lo, hi)`` into ``dx`` and ``dw``."""
     g, G, Fg, Cg = layer.g, layer.groups, layer.Fg, layer.Cg
     ow, dtype = g.out[1], x.dtype
     w2 = layer.w2
     rg = Cg * g.taps
     if plan.strategy == "matmul":
-        _backward_matmul(dout, x, layer, dx, dw)
+        _backward_matmul(dout, x, layer, dx, dw, lo, hi)
         return
     wide = plan.strategy == "wide"  # plan() has checked wide_ok(layer)
     pad = _Pad(layer, plan, dtype, always=wide)
@@ -382,7 +429,7 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
         grad = _Pad(layer, plan, dtype)  # the padded gradient, beside the input
     (top, _), (left, _) = g.padding
     sh = g.stride[0]
-    for n0, n1, y0, y1 in plan.units(g):
+    for n0, n1, y0, y1 in plan.units(g, lo, hi):
         m, r = n1 - n0, y1 - y0
         r0, r1 = y0 * sh, y0 * sh + layer.band_height(r)
         xp = pad.fill(x, n0, n1, r0, r1, clear=True)
@@ -472,14 +519,14 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
 
 
 def _backward_matmul(dout: np.ndarray, x: np.ndarray, layer: Layer,
-                     dx: np.ndarray, dw: np.ndarray) -> None:
+                     dx: np.ndarray, dw: np.ndarray, lo: int, hi: int) -> None:
     g, G, Fg, Cg = layer.g, layer.groups, layer.Fg, layer.Cg
     x3 = x.reshape(g.N, g.C, g.H * g.W)
     dx3 = dx.reshape(g.N, g.C, g.H * g.W)
     tmp = np.empty((Fg, Cg), x.dtype)
     for k in range(G):
         w2k = layer.w2[k]
-        for i in range(g.N):
+        for i in range(lo, hi):
             dk = dout[i, k * Fg : (k + 1) * Fg].reshape(Fg, g.H * g.W)
             np.matmul(w2k.T, dk, out=dx3[i, k * Cg : (k + 1) * Cg])
             np.matmul(dk, x3[i, k * Cg : (k + 1) * Cg].T, out=tmp)
