@@ -181,8 +181,12 @@ CASES: list[Case] = [
      esc("cols must have shape (36, 32)")),
     ("x_shape length", lambda: col2im(COLS, (2, 4, 6), 3), ValueError,
      esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got (2, 4, 6)")),
-    ("x_shape string", lambda: col2im(COLS, "abcd", 3), ValueError,
-     esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got 'abcd'")),
+    ("x_shape string", lambda: col2im(COLS, "abcd", 3), TypeError,
+     esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got str 'abcd'")),
+    ("x_shape 2-D array", lambda: col2im(COLS, np.ones((2, 2), int), 3), TypeError,
+     esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got ndarray array(")),
+    ("x_shape float array", lambda: col2im(COLS, np.array([2.0, 4, 6, 6]), 3),
+     TypeError, esc("x_shape[0] must be an int, got float 2.0")),
     ("x_shape zero", lambda: col2im(COLS, (2, 0, 6, 6), 3), ValueError,
      esc("x_shape[1] must be >= 1, got 0")),
     ("x_shape float", lambda: col2im(COLS, (2, 4, 6.0, 6), 3), TypeError,
@@ -290,6 +294,8 @@ CASES: list[Case] = [
      esc("w_shape[1] must equal x_shape[1] (channels), got 3 and 4")),
     ("memory_bill x_shape length", lambda: memory_bill((2, 4, 6), W.shape),
      ValueError, esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got (2, 4, 6)")),
+    ("memory_bill x_shape None", lambda: memory_bill(None, W.shape), TypeError,
+     esc("x_shape must be a tuple (N, C, H, W) of 4 ints, got NoneType None")),
     ("memory_bill w_shape float", lambda: memory_bill(X.shape, (6, 4, 3.5, 3)),
      TypeError, esc("w_shape[2] must be an int, got float 3.5")),
     ("memory_bill negative size", lambda: memory_bill((2, 4, -6, 6), W.shape),
@@ -362,3 +368,11 @@ def test_error_leaves_no_partial_results() -> None:
         conv2d_backward(np.ones((2, 6, 5, 4)), x, w)
     np.testing.assert_array_equal(x, X)
     np.testing.assert_array_equal(w, W)
+
+
+def test_shapes_may_be_integer_arrays() -> None:
+    """x_shape and w_shape may be 1-D integer arrays, as numpy.zeros takes."""
+    assert memory_bill(np.array(X.shape), np.array(W.shape)) == memory_bill(
+        X.shape, W.shape)
+    np.testing.assert_array_equal(col2im(COLS, np.array(X.shape), 3),
+                                  col2im(COLS, X.shape, 3))

@@ -46,8 +46,19 @@ def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
 
 
 def as_shape(value: Any, name: str, letters: str) -> tuple[int, int, int, int]:
-    """Return a 4-tuple of positive ints, e.g. ``x_shape`` ``(N, C, H, W)``."""
-    if not isinstance(value, tuple | list) or len(value) != 4:
+    """Return a 4-tuple of positive ints, e.g. ``x_shape`` ``(N, C, H, W)``.
+
+    A tuple, a list or a 1-D integer array (as ``numpy.zeros`` takes) will
+    do; another type is a ``TypeError``, another length a ``ValueError``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = tuple(value.tolist())
+    if not isinstance(value, tuple | list):
+        raise TypeError(
+            f"{name} must be a tuple ({', '.join(letters)}) of 4 ints, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if len(value) != 4:
         raise ValueError(
             f"{name} must be a tuple ({', '.join(letters)}) of 4 ints, got {value!r}"
         )

@@ -98,7 +98,7 @@ def col2im(
     cols : numpy.ndarray
         Array of shape ``(C*kh*kw, N*oh*ow)`` in :func:`im2col`'s order,
         dtype float32 or float64.
-    x_shape : tuple of 4 ints
+    x_shape : tuple of 4 ints (or a list, or a 1-D integer array)
         The ``(N, C, H, W)`` shape of the unpadded input.
     kernel_size, stride, padding, dilation
         The options that produced ``cols``.

@@ -103,9 +103,9 @@ def memory_bill(
 
     Parameters
     ----------
-    x_shape : tuple of 4 ints
+    x_shape : tuple of 4 ints (or a list, or a 1-D integer array)
         ``(N, C, H, W)``.
-    w_shape : tuple of 4 ints
+    w_shape : tuple of 4 ints (or a list, or a 1-D integer array)
         ``(F, C, kh, kw)``.
     stride, padding, dilation : int or (int, int), optional
         As in :func:`conv2d` (``padding`` per side).
