@@ -4,28 +4,24 @@ Three settings keep one library's habits from being billed to another when
 their calls are interleaved in one process; each must be made before the
 library is loaded, so they are made here, on import of ``benchmarks``.
 
-- ``OPENBLAS_THREAD_TIMEOUT=4``: OpenBLAS's worker threads keep spinning
-  for about 2**28 cycles after each call, and on a 2-core machine that
-  steals a core from the PyTorch call timed next (measured here: PyTorch's
-  S1 forward went from about 5 ms to 12-25 ms). 2**4 cycles puts them to
-  sleep at once.
-- ``OMP_WAIT_POLICY=PASSIVE``: the same for PyTorch's OpenMP threads, which
-  spin after each call and slow the NumPy call timed next (S1 forward,
-  float32, 2 threads, one run: ``conv2d`` took 4.3x PyTorch's time with
-  them spinning, 2.2x without). It costs PyTorch on the smallest shapes
-  (same run: S1 2.04 instead of 1.81 ms, S2 0.57 instead of 0.38 ms; S3-S5
-  within the noise).
-- ``mallopt``: glibc serves each allocation of 128 KiB or more with fresh
-  pages from the kernel unless a larger block was freed before; the page
-  faults cost both libraries, and more to whichever allocates right after
-  the other freed less. PyTorch's S1 forward took 4.3 ms alone and 1.5 ms
-  with freed memory kept for reuse. The mmap threshold is set to 32 MiB
-  (glibc's ceiling) and trimming is put off, so blocks below 32 MiB are
-  reused, as in a long training loop; larger ones (the seed's full column
-  matrix) still come fresh from the kernel.
+- ``openblas``: ``OPENBLAS_THREAD_TIMEOUT=4``. OpenBLAS's worker threads
+  keep spinning for about 2**28 cycles after each call; on a 2-core machine
+  that steals a core from the PyTorch call timed next. 2**4 cycles puts them
+  to sleep at once.
+- ``omp``: ``OMP_WAIT_POLICY=PASSIVE``, the same for PyTorch's OpenMP
+  threads, which spin after each call and slow the NumPy call timed next.
+- ``malloc``: glibc serves an allocation of 128 KiB or more with fresh
+  pages from the kernel unless a larger block was freed before, so page
+  faults cost a call more or less depending on what the other library
+  freed just before. The mmap threshold is set to 32 MiB (glibc's ceiling)
+  and trimming is put off: blocks below 32 MiB are reused, as in a long
+  training loop; larger ones (the seed's full column matrix on S3 and S5)
+  still come fresh from the kernel on every call, a real cost of making
+  that matrix per call.
 
-These settings make a library that runs alone, call after call, slower or
-faster by a few percent; they are recorded with every result.
+``BENCH_SETTINGS`` (a comma-separated subset, default all three) chooses
+them; ``python -m benchmarks.settings`` times S1 with each one left out, and
+``make bench`` keeps that table with the results.
 """
 
 import ctypes
@@ -51,8 +47,11 @@ def _steady_allocator() -> bool:
         return False
 
 
-if "numpy" not in sys.modules:
+ALL_SETTINGS = ("openblas", "omp", "malloc")
+SETTINGS = tuple(k for k in os.environ.get("BENCH_SETTINGS", ",".join(ALL_SETTINGS))
+                 .split(",") if k in ALL_SETTINGS)
+if "openblas" in SETTINGS and "numpy" not in sys.modules:
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-if "torch" not in sys.modules:
+if "omp" in SETTINGS and "torch" not in sys.modules:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-STEADY_ALLOCATOR = _steady_allocator()
+STEADY_ALLOCATOR = "malloc" in SETTINGS and _steady_allocator()

@@ -76,11 +76,13 @@ def parse_shape(text: str) -> Shape:
 
 
 def arrays(shape: Shape, dtype: Any, seed: int = 0) -> dict[str, np.ndarray]:
+    # drawn in ``dtype`` directly: no float64 temporaries freed, which would
+    # change glibc's mmap threshold (see benchmarks/__init__.py)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape.x).astype(dtype)
-    w = rng.standard_normal(shape.w).astype(dtype)
-    b = rng.standard_normal(shape.w[0]).astype(dtype)
-    dout = rng.standard_normal((shape.x[0], shape.w[0], *shape.out)).astype(dtype)
+    x = rng.standard_normal(shape.x, dtype=dtype)
+    w = rng.standard_normal(shape.w, dtype=dtype)
+    b = rng.standard_normal(shape.w[0], dtype=dtype)
+    dout = rng.standard_normal((shape.x[0], shape.w[0], *shape.out), dtype=dtype)
     return {"x": x, "w": w, "b": b, "dout": dout}
 
 

@@ -25,12 +25,14 @@ from typing import Any
 
 from benchmarks import harness as hs
 from benchmarks import methods as mt
+from benchmarks import settings
 
 
 def run(shapes: list[mt.Shape], dtypes: list[str], thread_counts: list[int],
         passes: list[str], rounds: int, memory: str, log: Any = None,
-        gemm_size: int = 2048) -> dict[str, Any]:
-    """Run every case; ``memory`` is "fresh", "here" or "none"."""
+        gemm_size: int = 2048, settings_check: bool = False) -> dict[str, Any]:
+    """Run every case; ``memory`` is "fresh", "here" or "none";
+    ``settings_check`` adds :func:`benchmarks.settings.measure`."""
     torch = hs.try_torch()
     start = time.perf_counter()
     info = hs.machine()
@@ -65,7 +67,11 @@ def run(shapes: list[mt.Shape], dtypes: list[str], thread_counts: list[int],
                     log(f"memory {shape.name} {p}: " + ", ".join(
                         f"{k} {v / 2**20:.1f} MiB"
                         for k, v in row["peak_extra_bytes"].items()))
+    effect = settings.measure() if settings_check else None
+    if log and effect:
+        log("\n".join(settings.markdown(effect)))
     return {
+        "settings_effect": effect,
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": info,
         "gemm_peak_gflops": peaks,
@@ -134,7 +140,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"- Rounds per method: {res['rounds']} (interleaved); median time, "
         "ratios of medians; min-max in brackets",
         f"- Settings (benchmarks/__init__.py): {env}; allocator: "
-        f"{m.get('allocator', 'default')}",
+        f"{m.get('allocator', 'default')} (blocks above the threshold, such as "
+        "the seed's full column matrix on S3 and S5, come fresh from the "
+        "kernel on every call)",
         f"- Whole run: {res['seconds']} s",
         "",
     ]
@@ -194,6 +202,8 @@ def markdown(res: dict[str, Any]) -> str:
                 f"{pk[n] / 2**20:.2f}" if n in pk else "" for n in names) + " |")
         lines += ["", "The seed's backward also keeps its forward columns alive "
                   "(not counted above: they exist before the call).", ""]
+    if res.get("settings_effect"):
+        lines += settings.markdown(res["settings_effect"])
     lines += ["## Shapes", "", "| name | shape | note |", "| --- | --- | --- |"]
     lines += [f"| {s['name']} | {s['label']} | {s['note']} |" for s in res["shapes"]]
     return "\n".join(lines) + "\n"
@@ -219,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passes", nargs="*", default=["forward", "backward"])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--memory", choices=["fresh", "here", "none"], default="fresh")
+    ap.add_argument("--no-settings-check", dest="settings_check",
+                    action="store_false",
+                    help="skip timing S1 with each setting left out")
     args = ap.parse_args(argv)
 
     def log(msg: str) -> None:
@@ -230,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         shapes = [s for s in mt.SHAPES if not args.shapes or s.name in args.shapes]
         shapes += [mt.parse_shape(t) for t in args.shape]
         res = run(shapes, args.dtypes, args.threads, args.passes, args.rounds,
-                  args.memory, log)
+                  args.memory, log, settings_check=args.settings_check)
     text = markdown(res)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from im2col import _conv, _threads, conv2d, conv2d_backward
+from im2col import _conv, _threads, conv2d, conv2d_backward, peak_memory
 from im2col._strategies import STRATEGIES
 from tests import reference as ref
 from tests.strategies import (
@@ -222,3 +222,73 @@ def test_small_calls_stay_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None
                           workers=2 if n == 10 else 4).workers
                for back in (False, True)]
         assert got == [fwd, bwd], n
+
+
+def _report_blas(queue: Any) -> None:
+    queue.put((blas_threads(), _threads.default_workers()))
+
+
+def test_a_fork_during_a_call_leaves_the_child_blas_unlimited() -> None:
+    """Forked while a call holds BLAS at one thread, the child gets the
+    original thread count back (no call is left in it to lift the limit)."""
+    import multiprocessing
+
+    before = blas_threads()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    with _threads._one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+        child = ctx.Process(target=_report_blas, args=(queue,))
+        child.start()
+        child.join(60)
+    assert child.exitcode == 0
+    threads, workers = queue.get(timeout=5)
+    assert threads == before
+    assert workers == min(min(before, default=1), len(os.sched_getaffinity(0)))
+
+
+def test_budget_holds_with_two_workers() -> None:
+    """Each worker's ufunc buffers are set aside (one OVERHEAD each): a
+    strided layer whose += buffers are large stays within max_memory."""
+    x = random_array(4, (8, 16, 64, 64), np.float64)
+    w = random_array(5, (16, 16, 3, 3), np.float64)
+    dout = np.ones((8, 16, 32, 32))
+    budget = 1_000_000
+    for _ in range(5):
+        grads, peak = peak_memory(conv2d_backward, dout, x, w, stride=2,
+                                  padding=1, max_memory=budget, workers=2)
+        assert peak - sum(g.nbytes for g in grads) <= budget
+        out, peak = peak_memory(conv2d, x, w, stride=2, padding=1,
+                                max_memory=budget, workers=2)
+        assert peak - out.nbytes <= budget
+
+
+def test_calls_with_other_workers_overlap_safely() -> None:
+    """User threads asking for different worker counts at once share one
+    pool; every result is right and BLAS is restored at the end."""
+    before = blas_threads()
+    rng = np.random.default_rng(8)
+    x, w = rng.normal(size=(6, 3, 9, 9)), rng.normal(size=(4, 3, 3, 3))
+    expected = ref.conv2d(x, w, padding=1)
+    errors: list[BaseException] = []
+
+    def work(workers: int) -> None:
+        try:
+            for _ in range(20):
+                np.testing.assert_allclose(conv2d(x, w, padding=1, workers=workers),
+                                           expected, rtol=1e-12, atol=1e-12)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (1, 2, 3, 8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert blas_threads() == before
+
+
+def test_explicit_workers_are_capped_at_the_cpus() -> None:
+    assert _conv._workers(10_000) == len(os.sched_getaffinity(0))
+    assert _conv._workers(1) == 1

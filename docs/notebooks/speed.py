@@ -50,8 +50,8 @@
 # %% [markdown]
 # The benchmark package must be imported before NumPy and PyTorch. Timing two
 # libraries in one process bills each for the other's habits, so it sets
-# three things, each recorded with the results (its docstring has the
-# measurements that called for them):
+# three things, each recorded with the results; the full run below ends
+# with a table that times one layer with each of them left out:
 #
 # - `OPENBLAS_THREAD_TIMEOUT=4` and `OMP_WAIT_POLICY=PASSIVE`: the idle
 #   worker threads of OpenBLAS and of PyTorch's OpenMP stop spinning at once

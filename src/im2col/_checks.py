@@ -53,15 +53,12 @@ def as_shape(value: Any, name: str, letters: str) -> tuple[int, int, int, int]:
     """
     if isinstance(value, np.ndarray) and value.ndim == 1:
         value = tuple(value.tolist())
+    expected = (f"{name} must be 4 ints ({', '.join(letters)}) in a tuple, a "
+                "list or a 1-D integer array")
     if not isinstance(value, tuple | list):
-        raise TypeError(
-            f"{name} must be a tuple ({', '.join(letters)}) of 4 ints, got "
-            f"{type(value).__name__} {value!r}"
-        )
+        raise TypeError(f"{expected}, got {type(value).__name__} {value!r}")
     if len(value) != 4:
-        raise ValueError(
-            f"{name} must be a tuple ({', '.join(letters)}) of 4 ints, got {value!r}"
-        )
+        raise ValueError(f"{expected}, got {value!r}")
     a, b, c, d = (as_int(v, f"{name}[{k}]", minimum=1) for k, v in enumerate(value))
     return a, b, c, d
 

@@ -27,7 +27,7 @@ from ._strategies import (
     matmul_ok,
     wide_ok,
 )
-from ._threads import default_workers
+from ._threads import cpus, default_workers
 
 #: Bytes set aside from ``max_memory`` for what a call allocates besides its
 #: planned buffers: NumPy's ufunc buffers (a strided ``+=`` buffers up to
@@ -46,11 +46,14 @@ TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20,
                 "wide": 8 * 2**20}
 
 #: Fewest multiply-adds (twice the forward's for the backward pass) that
-#: make a worker thread worth its cost: handing work to a thread and back
-#: took about 0.1 ms on the 2-core benchmark machine. Measured there,
-#: float32 forward, 1 vs 2 workers: (4,3,32,32)*(32,3,7,7) pad 3 (19M
-#: multiply-adds) 0.58 vs 0.75 ms; (100,3,31,31)*(25,3,3,3) stride 2 (17M)
-#: 1.06 vs 0.86 ms; (10,3,32,32)*(32,3,7,7) (48M) 1.44 vs 1.21 ms.
+#: make a worker thread worth its cost: handing a task to a pool thread and
+#: waiting for it took 76-96 us on the 2-core benchmark machine. Time with 2
+#: workers / time with 1 there, float32 forward (x; w; stride; padding):
+#: (8,16,16,16); (16,16,3,3); 1; 1 (4.7M) 1.57; (100,3,31,31); (25,3,3,3);
+#: 2; 1 (17.3M) 0.86; (4,3,32,32); (32,3,7,7); 1; 3 (19.3M) 1.15;
+#: (16,16,32,32); (16,16,3,3); 1; 1 (37.7M) 0.66; (10,3,32,32); (32,3,7,7);
+#: 1; 3 (48.2M) 0.74. Multiply-adds alone do not separate the 17M and 19M
+#: cases; 8 Mi picks two workers for both.
 WORK_PER_WORKER = 8 * 2**20
 
 #: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
@@ -149,7 +152,8 @@ def _plan(
     g, item = layer.g, x.itemsize
     oh, ow = g.out
     wp = g.padded[1]
-    budget = None if max_memory is None else max_memory - OVERHEAD
+    # every worker makes its own ufunc buffers: one OVERHEAD each
+    budget = None if max_memory is None else max_memory - workers * OVERHEAD
 
     def make(name: str, n: int, rows: int) -> Plan:
         # no more workers than there are shares of whole units
@@ -213,10 +217,10 @@ def _plan(
 
 
 def _workers(workers: Any) -> int:
-    """``workers`` checked, or by default as many as BLAS may use."""
+    """``workers`` checked, at most the CPUs; by default as many as BLAS may use."""
     if workers is None:
         return default_workers()
-    return as_int(workers, "workers", minimum=1)
+    return min(as_int(workers, "workers", minimum=1), cpus())
 
 
 def _largest(fits: Callable[[int], bool], top: int) -> int:
@@ -267,22 +271,24 @@ def conv2d(
         Upper bound, in bytes, on the memory the call allocates beyond the
         array it returns: the highest total of bytes allocated during the
         call (as traced by :mod:`tracemalloc`, which is what
-        :func:`im2col.peak_memory` reports) minus ``out.nbytes``. Work
-        buffers are planned to fit ``max_memory - OVERHEAD``
-        (``im2col._conv.OVERHEAD``, 256 KiB, covers NumPy's ufunc buffers
-        and Python objects). ``None`` (the default) sizes units to the caches. A
-        ``ValueError`` gives the smallest budget that would work when even
-        one output row of one image does not fit. The buffers of all
-        workers count.
+        :func:`im2col.peak_memory` reports) minus ``out.nbytes``. The work
+        buffers of all workers are planned to fit ``max_memory - workers *
+        OVERHEAD`` (``im2col._conv.OVERHEAD``, 256 KiB per worker, covers
+        NumPy's ufunc buffers and Python objects); a tight budget gets
+        smaller units, then bands of output rows, then another strategy,
+        and one worker only when nothing fits two. ``None`` (the default)
+        sizes units to the caches. A ``ValueError`` gives the smallest
+        budget that would work when even one output row of one image does
+        not fit.
     workers : int, optional
-        Threads that unfold and multiply shares of the images at once
+        Most threads that unfold and multiply shares of the images at once
         (NumPy releases the GIL in both). ``None`` (the default): as many
         as NumPy's BLAS may use when the call starts (``threadpoolctl``'s
-        ``threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` make it 1),
-        at most the CPUs and the images. While more than one worker runs,
-        every BLAS library of the process is limited to one thread; the
-        limit is lifted when the call ends. ``1`` runs the whole call on the
-        calling thread and leaves BLAS alone.
+        ``threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` make it 1).
+        Never more than the CPUs or the images, and one per
+        ``im2col._conv.WORK_PER_WORKER`` multiply-adds: small calls run on
+        the calling thread. ``1`` runs every call there and leaves BLAS
+        alone. See Notes.
 
     Returns
     -------
@@ -296,6 +302,17 @@ def conv2d(
         float64, or the dtypes differ; or if an option is not an int.
     ValueError
         If a shape or option is inconsistent, or ``max_memory`` is too small.
+
+    Notes
+    -----
+    While more than one worker runs, the BLAS libraries that
+    :mod:`threadpoolctl` found at the first such call are limited to one
+    thread for the whole process, and the limit is lifted when the last
+    overlapping call ends: a matrix multiply made meanwhile by another
+    thread runs on one core. Programs that manage BLAS threads themselves
+    (or change them from another thread during a call) should pass
+    ``workers=1``. Where threadpoolctl finds no BLAS (Apple's Accelerate,
+    for one), the default is one worker.
 
     Examples
     --------
@@ -313,8 +330,10 @@ def conv2d(
            [12., 18., 18., 18., 12.]])
     >>> bool((conv2d(x, w, padding=1, max_memory=300_000) == 27).any())
     True
-    >>> np.array_equal(conv2d(x, w, padding=1, workers=1),   # all on this thread
-    ...                conv2d(x, w, padding=1, workers=2))
+    >>> big = np.random.default_rng(0).normal(size=(8, 16, 32, 32))
+    >>> wb = np.ones((16, 16, 3, 3))          # 19M multiply-adds: 2 workers may run
+    >>> np.array_equal(conv2d(big, wb, padding=1, workers=1),   # this thread only
+    ...                conv2d(big, wb, padding=1, workers=2))
     True
     >>> conv2d(x, w, max_memory=1000)
     Traceback (most recent call last):

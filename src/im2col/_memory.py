@@ -119,6 +119,15 @@ def memory_bill(
         :func:`peak_memory` of :func:`im2col.cs231n.conv_forward_strides`
         and :func:`im2col.cs231n.conv_backward_strides`.
 
+    Raises
+    ------
+    TypeError
+        If a shape is not a tuple, list or 1-D array, or holds a non-int;
+        or if an option is not an int.
+    ValueError
+        If a shape does not have 4 positive sizes, the channels differ, an
+        option is out of range or the kernel does not fit.
+
     Examples
     --------
     >>> from im2col import memory_bill

@@ -3,8 +3,11 @@
 Every strategy walks the output in *units*: a few whole images, or a band
 of output rows of one image. A unit is padded (only the input rows it
 reads), unfolded and multiplied straight into its slice of the NCHW output,
-so the extra memory is that of one unit, whatever the batch size. Buffers
-are made once per call and reused by every unit; every product is written
+so the extra memory is that of one unit per worker, whatever the batch
+size. The images are cut into one share of whole units per worker thread
+(:mod:`im2col._threads`); each worker makes its buffers once and reuses
+them for every unit of its share (and, in the backward pass, all workers
+but the first sum into a ``dw`` of their own); every product is written
 with ``out=``.
 
 - ``matmul``: 1x1 kernel, stride 1, no padding, C-ordered ``x``: the

@@ -3,11 +3,13 @@
 NumPy releases the GIL in its strided copies, its ufunc loops and
 ``matmul``, so Python threads that each unfold and multiply their own share
 of the images run in parallel. BLAS's own threads would compete with them
-for the cores, so while the shares run every BLAS library of the process is
-limited to one thread (through :mod:`threadpoolctl`), then set back. The
+for the cores, so while the shares run, the BLAS libraries that
+:mod:`threadpoolctl` found at the first such call are limited to one thread,
+process-wide; the limit is lifted when the last overlapping call ends. The
 default number of workers is the number of threads BLAS may use when the
 call starts, so ``threadpoolctl.threadpool_limits(1)`` or
-``OPENBLAS_NUM_THREADS=1`` makes every call single-threaded.
+``OPENBLAS_NUM_THREADS=1`` makes every call single-threaded, as does a BLAS
+that threadpoolctl cannot see (then nothing is limited either).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ class _State:
         self.limiter: Any = None
         self.blas: Any = None
         self.pool: ThreadPoolExecutor | None = None
-        self.size = 0  # the pool's threads
 
 
 _state = _State()
@@ -50,7 +51,8 @@ def _blas_threads() -> int:
     return min((lib.num_threads for lib in _blas().lib_controllers), default=1)
 
 
-def _cpus() -> int:
+def cpus() -> int:
+    """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
@@ -61,7 +63,7 @@ def default_workers() -> int:
     """Return the threads BLAS may use (as before any call of ours), at most the CPUs."""
     with _state.lock:
         threads = _state.saved if _state.depth else _blas_threads()
-    return max(1, min(threads, _cpus()))
+    return max(1, min(threads, cpus()))
 
 
 @contextmanager
@@ -82,19 +84,24 @@ def _one_blas_thread() -> Iterator[None]:
                 _state.limiter = None
 
 
-def _pool(size: int) -> ThreadPoolExecutor:
+def _pool() -> ThreadPoolExecutor:
+    """Return the process's pool: a thread per CPU but the caller's, made once."""
     with _state.lock:
-        if _state.pool is None or _state.size < size:
-            if _state.pool is not None:
-                _state.pool.shutdown(wait=False)
-            _state.pool = ThreadPoolExecutor(size, thread_name_prefix="im2col")
-            _state.size = size
+        if _state.pool is None:
+            _state.pool = ThreadPoolExecutor(max(1, cpus() - 1),
+                                             thread_name_prefix="im2col")
         return _state.pool
 
 
 def _forget() -> None:
-    """In a forked child the pool's threads are gone: start afresh."""
+    """In a forked child the pool's threads are gone: start afresh.
+
+    A fork in the middle of a call leaves the child's BLAS limited to one
+    thread with no call left to lift the limit: lift it here.
+    """
     global _state
+    if _state.depth and _state.limiter is not None:
+        _state.limiter.restore_original_limits()
     _state = _State()
 
 
@@ -105,15 +112,17 @@ if hasattr(os, "register_at_fork"):
 def run(tasks: list[Callable[[], T]]) -> list[T]:
     """Run ``tasks`` at once: the first on this thread, the rest on the pool.
 
-    BLAS is single-threaded while more than one task runs. Every task has
-    finished when this returns or raises; the first task's error wins.
+    BLAS is single-threaded while more than one task runs. Every task
+    submitted has finished when this returns or raises; the first error
+    (the calling thread's first) is raised.
     """
     if len(tasks) == 1:
         return [tasks[0]()]
     with _one_blas_thread():
-        futures: list[Future[T]] = [_pool(len(tasks) - 1).submit(t)
-                                    for t in tasks[1:]]
+        futures: list[Future[T]] = []
         try:
+            pool = _pool()
+            futures += [pool.submit(t) for t in tasks[1:]]
             first = tasks[0]()
         finally:
             wait(futures)
