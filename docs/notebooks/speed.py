@@ -90,42 +90,40 @@ print(f"{small['seconds']} s for the whole small run")
 
 # %%
 def plot(res, title):
-    fw = [c for c in res["cases"] if c["pass"] == "forward"]
-    bw = [c for c in res["cases"] if c["pass"] == "backward"]
+    """Time per method (float32, two threads) and forward peak memory."""
+    shown_cases = [c for c in res["cases"]
+                   if c["dtype"] == "float32" and c["threads"] == 2]
     names = ["seed", "default", "im2col", "im2col_t", "wide", "shift",
              "tensordot", "einsum", "torch"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, cases, label in ((axes[0], fw, "forward"), (axes[1], bw, "backward")):
-        shown = [n for n in names if any(n in c["methods"] for c in cases)]
+    color = dict(zip(names, plt.get_cmap("tab10").colors, strict=False))
+    panels = [
+        (f"{p} time", "ms per call (median)",
+         [(c["shape"], {k: v["median"] * 1e3 for k, v in c["methods"].items()})
+          for c in shown_cases if c["pass"] == p])
+        for p in ("forward", "backward")]
+    panels.append(("forward peak extra memory", "MiB beyond the output", [
+        (r["shape"], {k: v / 2**20 for k, v in r["peak_extra_bytes"].items()})
+        for r in res["memory"] if r["pass"] == "forward"]))
+    fig, axes = plt.subplots(3, 1, figsize=(9, 11))
+    for ax, (label, unit, groups) in zip(axes, panels, strict=True):
+        shown = [n for n in names if any(n in values for _, values in groups)]
         width = 0.8 / len(shown)
         for k, n in enumerate(shown):
-            ms = [c["methods"][n]["median"] * 1e3 if n in c["methods"] else np.nan
-                  for c in cases]
-            ax.bar(np.arange(len(cases)) + k * width, ms, width, label=n)
-        ax.set_xticks(np.arange(len(cases)) + 0.4 - width / 2)
-        ax.set_xticklabels([c["shape"] for c in cases])
+            ax.bar(np.arange(len(groups)) + k * width,
+                   [values.get(n, np.nan) for _, values in groups], width,
+                   label=n, color=color[n])
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2)
+        ax.set_xticklabels([shape for shape, _ in groups])
         ax.set_yscale("log")
-        ax.set_ylabel("ms per call (median)")
-        ax.set_title(f"{label} time")
-    axes[0].legend(fontsize=8, ncol=2)
-    mem = [r for r in res["memory"] if r["pass"] == "forward"]
-    shown = [n for n in names if any(n in r["peak_extra_bytes"] for r in mem)]
-    width = 0.8 / len(shown)
-    for k, n in enumerate(shown):
-        mib = [r["peak_extra_bytes"].get(n, np.nan) / 2**20 for r in mem]
-        axes[2].bar(np.arange(len(mem)) + k * width, mib, width, label=n)
-    axes[2].set_xticks(np.arange(len(mem)) + 0.4 - width / 2)
-    axes[2].set_xticklabels([r["shape"] for r in mem])
-    axes[2].set_yscale("log")
-    axes[2].set_ylabel("MiB beyond the output")
-    axes[2].set_title("forward peak extra memory")
-    axes[2].legend(fontsize=8, ncol=2)
+        ax.set_ylabel(unit)
+        ax.set_title(label)
+        ax.legend(fontsize=8, ncol=3)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     plt.show()
 
 
-plot(small, "small run at build time: "
+plot(small, "small run at build time, float32\n"
      + harness.machine_label(small["machine"], threads_used=2))
 
 # %%
@@ -212,8 +210,8 @@ else:
 
 # %%
 if full is not None:
-    plot(full, f"make bench, {full['date']}: " + harness.machine_label(
-        full["machine"], threads_used=2) + " (float32 and float64, 1 and 2 threads)")
+    plot(full, f"make bench, {full['date']}, float32\n" + harness.machine_label(
+        full["machine"], threads_used=2))
 
 # %% [markdown]
 # ## What limits it
