@@ -217,12 +217,14 @@ if full is not None:
 # ## What limits it
 #
 # The `gemm` column times the bare matrix multiply of the im2col shape, its
-# operands made in advance: no padding, no unfolding, no output copy, BLAS on
-# all threads. It is the floor for any method that unfolds and calls BLAS
-# once per unit, which is every NumPy method here. Where `gemm` alone is
-# slower than PyTorch, what is left of the gap is NumPy's BLAS against
-# PyTorch's convolution kernels (oneDNN on x86), not the unfolding; the last
-# column is the price of the unfolding and the loop over units.
+# operands made in advance: no padding, no unfolding, no output copy, one
+# BLAS call on all threads. Every NumPy method here does those multiply-adds
+# through the same BLAS, so `gemm` is the yardstick for what is left once
+# the unfolding costs nothing: where it alone is slower than PyTorch, that
+# part of the gap is NumPy's BLAS against PyTorch's convolution kernels
+# (oneDNN on x86), not the stride tricks. The last column is the price of
+# the unfolding and the loop over units (below 1 where one-thread GEMMs on
+# cache-sized units beat the one big GEMM).
 
 # %%
 if full is not None:
