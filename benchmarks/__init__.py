@@ -47,11 +47,14 @@ def _steady_allocator() -> bool:
         return False
 
 
-ALL_SETTINGS = ("openblas", "omp", "malloc")
+#: The settings exported as environment variables: (variable, value, the
+#: module that reads it at import).
+SETTING_ENV = {"openblas": ("OPENBLAS_THREAD_TIMEOUT", "4", "numpy"),
+               "omp": ("OMP_WAIT_POLICY", "PASSIVE", "torch")}
+ALL_SETTINGS = (*SETTING_ENV, "malloc")
 SETTINGS = tuple(k for k in os.environ.get("BENCH_SETTINGS", ",".join(ALL_SETTINGS))
                  .split(",") if k in ALL_SETTINGS)
-if "openblas" in SETTINGS and "numpy" not in sys.modules:
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-if "omp" in SETTINGS and "torch" not in sys.modules:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+for _key, (_var, _value, _reader) in SETTING_ENV.items():
+    if _key in SETTINGS and _reader not in sys.modules:
+        os.environ.setdefault(_var, _value)
 STEADY_ALLOCATOR = "malloc" in SETTINGS and _steady_allocator()

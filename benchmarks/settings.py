@@ -16,16 +16,13 @@ import subprocess
 import sys
 from typing import Any
 
-from benchmarks import ALL_SETTINGS, SETTINGS
+from benchmarks import ALL_SETTINGS, SETTING_ENV, SETTINGS
 from benchmarks import harness as hs
 from benchmarks import methods as mt
 
 #: The methods timed, and their column titles.
 METHODS = ("torch", "default", "seed")
 LABELS = {"torch": "PyTorch", "default": "im2col.conv2d", "seed": "seed"}
-
-#: Variables a setting exports; cleared for a child that leaves it out.
-SETTING_ENV = {"openblas": "OPENBLAS_THREAD_TIMEOUT", "omp": "OMP_WAIT_POLICY"}
 
 
 def configurations() -> list[tuple[str, tuple[str, ...]]]:
@@ -58,8 +55,9 @@ def measure(name: str = "S1", rounds: int = 15) -> dict[str, Any]:
     """Run :func:`_child` in a fresh process per configuration."""
     rows = []
     for label, chosen in configurations():
+        # a child that leaves a setting out must not inherit its variable
         env = {k: v for k, v in os.environ.items()
-               if k not in SETTING_ENV.values()}
+               if k not in {var for var, _, _ in SETTING_ENV.values()}}
         env["BENCH_SETTINGS"] = ",".join(chosen)
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.settings", "--child", name,

@@ -159,10 +159,12 @@ def _plan(
         # no more workers than there are shares of whole units
         return Plan(name, n, rows, min(workers, -(-g.N // n)))
 
+    def cost(p: Plan) -> int:
+        return extra_bytes(layer, p, item, backward=backward,
+                           dout_contiguous=dout_contiguous)
+
     def fits(p: Plan) -> bool:
-        return budget is None or extra_bytes(
-            layer, p, item, backward=backward,
-            dout_contiguous=dout_contiguous) <= budget
+        return budget is None or cost(p) <= budget
 
     if strategy == "matmul" or (strategy is None and matmul_ok(layer, x)):
         if not matmul_ok(layer, x):
@@ -206,9 +208,7 @@ def _plan(
                 lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
     if workers > 1:
         return None
-    need = min(extra_bytes(layer, make(name, 1, 1), item, backward=backward,
-                           dout_contiguous=dout_contiguous)
-               for name in names) + OVERHEAD
+    need = min(cost(make(name, 1, 1)) for name in names) + OVERHEAD
     raise ValueError(
         f"max_memory={max_memory} bytes is below the {need} bytes the smallest "
         f"plan needs (one output row of one image, plus {OVERHEAD} bytes set "
