@@ -25,13 +25,13 @@ from tests.sybil_fences import DOCTEST_FLAGS, markdown_parsers
 ROOT = Path(__file__).resolve().parent
 
 docs_examples = Sybil(
-    parsers=markdown_parsers(ROOT),
+    parsers=markdown_parsers(),
     path="docs",
     # "*.md" matches at any depth; "docs/**/*.md" would miss docs/index.md.
     patterns=["*.md"],
 )
 readme_examples = Sybil(
-    parsers=markdown_parsers(ROOT),
+    parsers=markdown_parsers(),
     path=".",
     patterns=["README.md"],
     excludes=["*/README.md"],  # only the top-level README

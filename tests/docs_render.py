@@ -23,8 +23,8 @@ from mkdocs.structure.files import get_files
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-#: The project root: the folder holding mkdocs.yml and this ``tests/`` folder.
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sybil_fences import ROOT
+
 VOID_TAGS = frozenset(
     {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )

@@ -12,7 +12,7 @@ does not do is added on top:
 - ``pycon`` bodies and bodies starting with ``>>>`` run as doctests, with
   line numbers counted in the page even when the fence is indented;
 - a fence whose body only includes files with pymdownx.snippets
-  (``--8<-- "path"``) runs the included files, as the reader sees them;
+  (``--8<-- "path"``) runs the included files, which the reader sees;
 - a skip directive must give a reason.
 """
 
@@ -40,6 +40,9 @@ PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3"})
 CONSOLE_LANGUAGES = frozenset({"pycon", "python-console"})
 RUNNABLE_LANGUAGES = PYTHON_LANGUAGES | CONSOLE_LANGUAGES
 
+#: The project root, the folder holding ``tests/``: mkdocs runs there, and
+#: pymdownx.snippets' ``base_path: ["."]`` reads ``--8<--`` files from it.
+ROOT = Path(__file__).resolve().parent.parent
 #: Any info string: the lexer then returns every fence, whatever its language.
 ANY_INFO = re.compile(r"(?P<info>[^\n]*)\n")
 SNIPPET_LINE = re.compile(r"""^[ \t]*-+8<-+[ \t]+(["'])(?P<name>[^"']+)\1[ \t]*$""")
@@ -149,19 +152,40 @@ class UnrunnableBlock:
         return self.message
 
 
+def run_included_files(example: Example) -> None:
+    """Run the files a fence includes in the page's namespace, each as itself.
+
+    Tracebacks name the file and its own lines, and ``__file__`` is the
+    file's path while it runs (then restored).
+    """
+    namespace = example.namespace
+    for path in example.parsed:
+        code = compile(path.read_text(encoding="utf-8"), str(path), "exec", dont_inherit=True)
+        saved = namespace.get("__file__")
+        namespace["__file__"] = str(path)
+        try:
+            exec(code, namespace)
+        finally:
+            namespace.pop("__builtins__", None)
+            if saved is None:
+                del namespace["__file__"]
+            else:
+                namespace["__file__"] = saved
+
+
 class PythonFenceParser:
     """Run every Python-like fence: plain code, ``>>>`` sessions and ``pycon``.
 
     Parameters
     ----------
     base_path
-        Folder that ``--8<-- "file"`` names are relative to (the folder mkdocs
-        runs in, as pymdownx.snippets' ``base_path: ["."]``).
+        Folder that ``--8<-- "file"`` names are relative to; the project root
+        by default.
     doctest_optionflags
         Flags for the doctests; ELLIPSIS and NORMALIZE_WHITESPACE by default.
     """
 
-    def __init__(self, base_path: Path, doctest_optionflags: int = DOCTEST_FLAGS) -> None:
+    def __init__(self, base_path: Path = ROOT, doctest_optionflags: int = DOCTEST_FLAGS) -> None:
         self.base_path = Path(base_path)
         self.doctest_parser = DocTestStringParser(DocTestEvaluator(doctest_optionflags))
         self.python_evaluator = PythonEvaluator()
@@ -179,6 +203,10 @@ class PythonFenceParser:
         self, document: Document, block: FencedBlock, line_starts: list[int]
     ) -> Iterator[Region]:
         """The examples of one fenced block."""
+        if block.includes and not block.is_doctest:
+            paths = tuple(self.base_path / name for name in block.includes)
+            yield Region(block.start, block.end, paths, run_included_files)
+            return
         if not block.is_doctest:
             lexeme = Lexeme(block.source, offset=0, line_offset=0)
             yield Region(block.start, block.end, lexeme, self.python_evaluator)
@@ -245,12 +273,12 @@ class FenceAwareClearNamespaceParser(ClearNamespaceParser):
                 yield region
 
 
-def markdown_parsers(base_path: Path) -> list[object]:
+def markdown_parsers(base_path: Path = ROOT) -> list[object]:
     """The parsers for every Markdown page; includes are read under ``base_path``."""
     return [PythonFenceParser(base_path), ReasonedSkipParser(), FenceAwareClearNamespaceParser()]
 
 
-def parse_markdown(text: str, path: str = "<string>", base_path: Path = Path()) -> Document:
+def parse_markdown(text: str, path: str = "<string>", base_path: Path = ROOT) -> Document:
     """Parse Markdown ``text`` with these parsers, as Sybil does for a file."""
     document = Document(text, path)
     for parser in markdown_parsers(base_path):
@@ -259,6 +287,6 @@ def parse_markdown(text: str, path: str = "<string>", base_path: Path = Path()) 
     return document
 
 
-def count_examples(text: str, base_path: Path = Path()) -> int:
+def count_examples(text: str, base_path: Path = ROOT) -> int:
     """How many examples :class:`PythonFenceParser` finds in ``text``."""
     return len(list(PythonFenceParser(base_path)(Document(text, "<string>"))))
