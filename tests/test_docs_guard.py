@@ -71,8 +71,5 @@ def test_problem_lines_point_at_the_page() -> None:
     fence = "```"
     text = f"# T\n\n{fence}python\nx = 1\n{fence}\n\nText.\n\n    >>> x + 1\n    2\n"
     problems = check_text(text, "demo.md")
-    assert [(p.line, p.message) for p in problems][0] == (
-        9,
-        "'>>>' outside a fence that Sybil runs",
-    )
+    assert (problems[0].line, problems[0].message) == (9, "'>>>' outside a fence that Sybil runs")
     assert str(problems[0]).startswith("demo.md:9: ")

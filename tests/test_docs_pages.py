@@ -40,9 +40,12 @@ def test_nav_pages_exist() -> None:
         elif isinstance(item, dict):
             for value in item.values():
                 walk(value)
-        elif isinstance(item, str) and item.endswith(".md"):
-            if not (Path(config.docs_dir) / item).is_file():
-                missing.append(item)
+        elif (
+            isinstance(item, str)
+            and item.endswith(".md")
+            and not (Path(config.docs_dir) / item).is_file()
+        ):
+            missing.append(item)
 
     walk(config.nav)
     assert not missing, f"pages in the nav but not in docs/: {missing}"
