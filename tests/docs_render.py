@@ -74,7 +74,7 @@ def is_python_like(language: str) -> bool:
     """
     name = language.lower()
     try:
-        lexer = type(get_lexer_by_name(name)).__name__
+        lexer = get_lexer_by_name(name).name  # "Python", "Python console session", ...
     except ClassNotFound:
         return bool(re.match(r"(i?py|python)", name))
     return ("Python" in lexer or "NumPy" in lexer) and "Traceback" not in lexer

@@ -10,13 +10,7 @@ from tests.docs_guard import check_file
 from tests.docs_render import ROOT, mkdocs_config, site_pages
 
 
-def _pages() -> list[Path]:
-    pages = sorted(site_pages())
-    readme = ROOT / "README.md"
-    return [*pages, readme] if readme.is_file() else pages
-
-
-@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("page", sorted(site_pages()), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_page_has_no_escaped_snippet(page: Path) -> None:
     problems = check_file(page)
     assert not problems, "\n".join(map(str, problems))

@@ -8,10 +8,12 @@ import pytest
 from sybil import Document, Sybil
 from sybil.example import SybilFailure
 from sybil.parsers.markdown import PythonCodeBlockParser
-from sybil.testing import check_parser
+from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
+from sybil.testing import check_lexer, check_parser
 
 from tests.docs_render import ROOT
 from tests.sybil_fences import (
+    ANY_INFO,
     PythonFenceParser,
     count_examples,
     fenced_blocks,
@@ -21,6 +23,16 @@ from tests.sybil_fences import (
 
 FENCE = "```"
 ACCEPTED = sorted((Path(__file__).parent / "samples" / "accept").glob("*.md"))
+
+
+def test_lexer_keeps_the_whole_info_string() -> None:
+    text = f'!!! note\n\n    {FENCE}python title="a.py"\n    x = 1\n    {FENCE}\n'
+    check_lexer(
+        RawFencedCodeBlockLexer(info_pattern=ANY_INFO),
+        text,
+        text[len("!!! note\n\n") : -1],  # from the indent to the closing fence
+        {"info": 'python title="a.py"', "source": "x = 1\n"},
+    )
 
 
 def test_one_fence_runs() -> None:
@@ -99,6 +111,14 @@ def test_sybil_reads_a_page_with_these_parsers(tmp_path: Path) -> None:
     sybil = Sybil(parsers=markdown_parsers(ROOT), path=str(tmp_path), patterns=["*.md"])
     (example,) = sybil.parse(page).examples()
     example.evaluate()
+
+
+def test_readme_has_no_escaped_snippet() -> None:
+    """This site's conftest.py also runs README.md, so the guard checks it too."""
+    from tests.docs_guard import check_file
+
+    problems = check_file(ROOT / "README.md")
+    assert not problems, "\n".join(map(str, problems))
 
 
 def test_conftest_collects_every_page_readme_and_source() -> None:
