@@ -134,3 +134,14 @@ def test_conftest_collects_every_page_readme_and_source() -> None:
     assert sources
     assert all(conftest.docstring_examples.should_parse(p) for p in sources)
     assert not conftest.docs_examples.should_parse(ROOT / "docs" / "notebooks" / "x.py")
+
+
+def test_docstring_examples_of_the_recipe_files_run() -> None:
+    import doctest
+
+    from tests import docs_render, sybil_fences
+
+    for module in (sybil_fences, docs_render):
+        result = doctest.testmod(module, optionflags=sybil_fences.DOCTEST_FLAGS)
+        assert result.attempted > 0, module.__name__
+        assert result.failed == 0, module.__name__
