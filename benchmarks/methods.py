@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from docs.examples.cs231n_strided import strided_backward, strided_forward
+from numpy.lib.stride_tricks import sliding_window_view
 
 from im2col import _conv
 from im2col._strategies import STRATEGIES, matmul_ok, wide_ok
@@ -86,46 +87,6 @@ def arrays(shape: Shape, dtype: Any, seed: int = 0) -> dict[str, np.ndarray]:
     return {"x": x, "w": w, "b": b, "dout": dout}
 
 
-# ------------------------------------------------------------------ seed
-
-def seed_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
-                 pad: int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's algorithm, reimplemented; returns ``(out, columns)``."""
-    N, C, H, W = x.shape
-    F, _, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh = (H + 2 * pad - kh) // stride + 1
-    ow = (W + 2 * pad - kw) // stride + 1
-    sN, sC, sH, sW = xp.strides
-    view = as_strided(xp, (C, kh, kw, N, oh, ow),
-                      (sC, sH, sW, sN, stride * sH, stride * sW))
-    cols = np.ascontiguousarray(view).reshape(C * kh * kw, N * oh * ow)
-    res = w.reshape(F, -1) @ cols + b.reshape(-1, 1)
-    out = res.reshape(F, N, oh, ow).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out), cols
-
-
-def seed_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray,
-                  cols: np.ndarray, stride: int, pad: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Backward on the cached columns: two GEMMs and a tap-loop col2im."""
-    N, C, H, W = x.shape
-    F, _, kh, kw = w.shape
-    _, _, oh, ow = dout.shape
-    db = dout.sum(axis=(0, 2, 3))
-    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
-    dw = (d2 @ cols.T).reshape(w.shape)
-    dcols = (w.reshape(F, -1).T @ d2).reshape(C, kh, kw, N, oh, ow)
-    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, :, i : i + stride * (oh - 1) + 1 : stride,
-                j : j + stride * (ow - 1) + 1 : stride] += dcols[:, i, j].transpose(
-                    1, 0, 2, 3)
-    dx = dxp[:, :, pad : pad + H, pad : pad + W].copy()
-    return dx, dw, db
-
-
 # ------------------------------------------------------- other NumPy ways
 
 def _windows(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray:
@@ -178,7 +139,7 @@ def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,
     m: dict[str, Callable[[], object]] = {
         # the output only: the columns (the seed's cache) are freed after
         # the call but counted in its peak
-        "seed": lambda: seed_forward(x, w, b, s, p)[0],
+        "seed": lambda: strided_forward(x, w, b, s, p)[0],
         "default": lambda: _conv.conv2d(x, w, b, stride=s, padding=p),
     }
     for name in strategies(shape, x):
@@ -202,9 +163,9 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
                      torch: Any = None) -> dict[str, Callable[[], object]]:
     x, w, b, dout = a["x"], a["w"], a["b"], a["dout"]
     s, p = shape.stride, shape.pad
-    _, cols = seed_forward(x, w, b, s, p)
+    _, cols = strided_forward(x, w, b, s, p)
     m: dict[str, Callable[[], object]] = {
-        "seed": lambda: seed_backward(dout, x, w, cols, s, p),
+        "seed": lambda: strided_backward(dout, x, w, cols, s, p),
         "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
     }
     for name in strategies(shape, x):

@@ -1,80 +1,51 @@
-"""Sybil parsers that collect every Python-like fence a Material page can render.
+"""Sybil parsers that run every Python-like fence a Material page can render.
 
-Stock ``sybil.parsers.markdown.PythonCodeBlockParser`` (Sybil 10.1) collects a
-fence only when its info string is exactly ``python``. MkDocs Material pages
-also use ``py``, ``python3``, ``pycon``, attributes such as ``title="x.py"``,
-``{ .python .annotate }`` and fences indented inside admonitions, details
-and content tabs; Sybil skips all of those without a word. The parsers here
-collect them, run ``>>>`` sessions as doctests, and refuse a skip directive
-that gives no reason.
+Stock ``sybil.parsers.markdown.PythonCodeBlockParser`` (Sybil 10.1) runs a
+fence only when its info string is exactly ``python``. Material pages also
+use ``py``, ``python3``, ``pycon``, attributes such as ``title="x.py"`` and
+fences indented in admonitions, details and content tabs. Here Sybil's own
+``RawFencedCodeBlockLexer`` finds the fences (any info string); what Sybil
+does not do is added on top:
 
-The fence scanner follows CommonMark's rule that nothing opens inside an open
-fence, so a ``python`` fence shown inside a ````` ````markdown ````` example
-is source text, not code to run (the stock lexer runs it).
+- a fence shown inside a longer fence (a ````` ````markdown ````` example) is
+  source text, not code, and is not run (the stock lexer runs it);
+- ``pycon`` bodies and bodies starting with ``>>>`` run as doctests, with
+  line numbers counted in the page even when the fence is indented;
+- a fence whose body only includes files with pymdownx.snippets
+  (``--8<-- "path"``) runs the included files, which the reader sees;
+- a skip directive must give a reason.
 """
 
 from __future__ import annotations
 
 import doctest
 import re
-import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sybil import Document, Example, Region
 from sybil.evaluators.doctest import DocTestEvaluator
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.abstract import DocTestStringParser
 from sybil.parsers.markdown import ClearNamespaceParser, SkipParser
+from sybil.parsers.markdown.lexers import FENCE, RawFencedCodeBlockLexer
 from sybil.region import Lexeme
 
-#: Doctest flags used for every doctest on the site and in docstrings.
+#: Doctest flags for every doctest on the site and in docstrings.
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-
-#: Fence languages that are run as plain Python (body not starting with ``>>>``)
-#: or as a doctest (body starting with ``>>>``). Matched case-insensitively.
+#: Languages run as Python, or as a doctest when the body starts with ``>>>``.
 PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3"})
-#: Fence languages that are always run as doctests.
+#: Languages always run as doctests.
 CONSOLE_LANGUAGES = frozenset({"pycon", "python-console"})
 RUNNABLE_LANGUAGES = PYTHON_LANGUAGES | CONSOLE_LANGUAGES
 
-# An opening or closing fence: optional blockquote/list/indent prefix, three or
-# more backticks or tildes, then the info string (empty on a closing fence).
-FENCE = re.compile(
-    r"^(?P<prefix>(?:[ \t]*>)+[ \t]*|[ \t]*(?:[-*+]|\d+[.)])[ \t]+|[ \t]*)"
-    r"(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$",
-    re.MULTILINE,
-)
-SNIPPET_LINE = re.compile(r"""^[ \t]*-{1,}8<-{1,}[ \t]+(["'])(?P<name>[^"']+)\1[ \t]*$""")
-
-
-@dataclass(frozen=True)
-class FencedBlock:
-    """One fenced code block of a Markdown document, any language."""
-
-    start: int  #: offset of the opening fence line in the document text
-    end: int  #: offset just after the closing fence (or end of text)
-    line: int  #: 1-based line number of the opening fence
-    prefix: str  #: indentation/blockquote prefix of the opening fence
-    info: str  #: the info string, stripped
-    language: str  #: first word of the info string (or first ``.class``), lower case
-    source: str  #: the body with the prefix removed and dedented
-
-    @property
-    def runnable(self) -> bool:
-        """Whether this site's parser executes the block."""
-        return self.language in RUNNABLE_LANGUAGES
-
-    @property
-    def is_doctest(self) -> bool:
-        """``pycon`` blocks and bodies starting with ``>>>`` run as doctests."""
-        return self.language in CONSOLE_LANGUAGES or self.source.lstrip().startswith(">>>")
-
-    @property
-    def is_snippet_include(self) -> bool:
-        """The body only includes files with pymdownx.snippets (``--8<-- "f"``)."""
-        lines = [ln for ln in self.source.splitlines() if ln.strip()]
-        return bool(lines) and all(SNIPPET_LINE.match(ln) for ln in lines)
+#: The project root, the folder holding ``tests/``: mkdocs runs there, and
+#: pymdownx.snippets' ``base_path: ["."]`` reads ``--8<--`` files from it.
+ROOT = Path(__file__).resolve().parent.parent
+#: Any info string: the lexer then returns every fence, whatever its language.
+ANY_INFO = re.compile(r"(?P<info>[^\n]*)\n")
+SNIPPET_LINE = re.compile(r"""^[ \t]*-+8<-+[ \t]+(["'])(?P<name>[^"']+)\1[ \t]*$""")
 
 
 def fence_language(info: str) -> str:
@@ -87,80 +58,92 @@ def fence_language(info: str) -> str:
     >>> fence_language("")
     ''
     """
-    info = info.strip()
-    if info.startswith("{"):
-        match = re.match(r"\{\s*\.([^\s}]+)", info)
-        return match.group(1).lower() if match else ""
-    match = re.match(r"[^\s{]+", info)
-    return match.group(0).lower() if match else ""
+    match = re.match(r"\s*(?:\{\s*\.)?([^\s{}]+)", info)
+    return match.group(1).lower() if match else ""
 
 
-def _strip_prefix(body: str, prefix_length: int) -> str:
-    lines = body.splitlines(keepends=True)
-    stripped = []
-    for line in lines:
-        head, rest = line[:prefix_length], line[prefix_length:]
-        # Only remove whitespace or blockquote markers; keep text that is
-        # less indented than the fence (CommonMark removes what it can).
-        if head.strip(" \t>"):
-            rest = line.lstrip(" \t")
-        stripped.append(rest if rest else ("\n" if line.endswith("\n") else ""))
-    return textwrap.dedent("".join(stripped))
+@dataclass(frozen=True)
+class FencedBlock:
+    """One fenced code block of a Markdown document, any language."""
+
+    start: int  #: offset of the opening fence line
+    end: int  #: offset just after the closing fence (or end of text)
+    line: int  #: 1-based line number of the opening fence
+    prefix: str  #: what precedes the fence on its line (indent, ``>``, list marker)
+    info: str  #: the info string, stripped
+    language: str  #: see :func:`fence_language`
+    source: str  #: the body, prefix removed and dedented
+    includes: tuple[str, ...] = ()  #: files a snippets-only body includes
+
+    @property
+    def runnable(self) -> bool:
+        """Whether these parsers run the block."""
+        return self.language in RUNNABLE_LANGUAGES
+
+    @property
+    def is_doctest(self) -> bool:
+        """``pycon`` blocks and bodies starting with ``>>>`` run as doctests."""
+        return self.language in CONSOLE_LANGUAGES or self.source.lstrip().startswith(">>>")
 
 
-def _closes(candidate: re.Match[str], opening: re.Match[str]) -> bool:
-    fence, opened = candidate.group("fence"), opening.group("fence")
-    return (
-        fence[0] == opened[0]
-        and len(fence) >= len(opened)
-        and not candidate.group("info").strip()
-        and len(candidate.group("prefix")) == len(opening.group("prefix"))
-    )
+def _includes(body: str) -> tuple[str, ...]:
+    lines = [line for line in body.splitlines() if line.strip()]
+    matches = [SNIPPET_LINE.match(line) for line in lines]
+    if not lines or not all(matches):
+        return ()
+    return tuple(m.group("name") for m in matches if m)
 
 
-def fenced_blocks(text: str) -> list[FencedBlock]:
-    """Every fenced code block of ``text``, whatever its language.
+def fenced_blocks(text: str, base_path: Path | None = None) -> list[FencedBlock]:
+    """Every fenced code block of ``text`` that is not inside another fence.
 
-    Nothing opens inside an open fence (CommonMark); an unclosed fence runs
-    to the end of the text.
+    With ``base_path``, a body made only of ``--8<-- "file"`` lines is
+    replaced by the files, read relative to ``base_path`` as pymdownx.snippets
+    does with ``check_paths: true`` (a missing file is an error).
     """
+    document = Document(text, "<text>")
+    regions = sorted(
+        RawFencedCodeBlockLexer(info_pattern=ANY_INFO)(document), key=lambda r: r.start
+    )
     blocks: list[FencedBlock] = []
-    opening: re.Match[str] | None = None
-    for match in FENCE.finditer(text):
-        if opening is None:
-            if match.group("fence")[0] == "`" and "`" in match.group("info"):
-                continue  # not a fence: backtick info strings cannot hold backticks
-            opening = match
-        elif _closes(match, opening):
-            blocks.append(_block(text, opening, match))
-            opening = None
-    if opening is not None:
-        blocks.append(_block(text, opening, None))
+    for region in regions:
+        if blocks and region.start < blocks[-1].end:
+            continue  # shown inside a longer fence: text, not code
+        opening = FENCE.match(text, region.start)
+        assert opening is not None  # the lexer found a fence here
+        info = region.lexemes["info"].strip()
+        body = str(region.lexemes["source"])
+        includes = _includes(body)
+        if includes and base_path is not None:
+            body = "".join(_read(base_path, name) for name in includes)
+        blocks.append(
+            FencedBlock(
+                start=region.start,
+                end=region.end,
+                line=text.count("\n", 0, region.start) + 1,
+                prefix=opening.group("prefix"),
+                info=info,
+                language=fence_language(info),
+                source=body,
+                includes=includes,
+            )
+        )
     return blocks
 
 
-def _block(text: str, opening: re.Match[str], closing: re.Match[str] | None) -> FencedBlock:
-    body_start = min(opening.end() + 1, len(text))
-    body_end = closing.start() if closing is not None else len(text)
-    end = closing.end() if closing is not None else len(text)
-    info = opening.group("info").strip()
-    return FencedBlock(
-        start=opening.start(),
-        end=end,
-        line=text.count("\n", 0, opening.start()) + 1,
-        prefix=opening.group("prefix"),
-        info=info,
-        language=fence_language(info),
-        source=_strip_prefix(text[body_start:body_end], len(opening.group("prefix"))),
-    )
+def _read(base_path: Path, name: str) -> str:
+    path = base_path / name
+    if not path.is_file():
+        raise ValueError(f"--8<-- {name!r}: no such file under {base_path}")
+    return path.read_text(encoding="utf-8")
 
 
-def _inside_fence(position: int, blocks: Sequence[FencedBlock]) -> bool:
+def _inside_fence(position: int, blocks: Iterable[FencedBlock]) -> bool:
     return any(block.start <= position < block.end for block in blocks)
 
 
-class _FailingEvaluator:
-    """Evaluator for a block that cannot be run as written: always fails."""
+class UnrunnableBlock:
+    """Evaluator of a block labelled as a console session that has no prompt."""
 
     def __init__(self, message: str) -> None:
         self.message = message
@@ -169,79 +152,100 @@ class _FailingEvaluator:
         return self.message
 
 
+def run_included_files(example: Example) -> None:
+    """Run the files a fence includes in the page's namespace, each as itself.
+
+    Tracebacks name the file and its own lines, and ``__file__`` is the
+    file's path while it runs (then restored).
+    """
+    namespace = example.namespace
+    for path in example.parsed:
+        code = compile(path.read_text(encoding="utf-8"), str(path), "exec", dont_inherit=True)
+        saved = namespace.get("__file__")
+        namespace["__file__"] = str(path)
+        try:
+            exec(code, namespace)
+        finally:
+            namespace.pop("__builtins__", None)
+            if saved is None:
+                del namespace["__file__"]
+            else:
+                namespace["__file__"] = saved
+
+
 class PythonFenceParser:
-    """Collect every Python-like fence: plain code, ``>>>`` sessions and ``pycon``.
+    """Run every Python-like fence: plain code, ``>>>`` sessions and ``pycon``.
 
     Parameters
     ----------
+    base_path
+        Folder that ``--8<-- "file"`` names are relative to; the project root
+        by default.
     doctest_optionflags
         Flags for the doctests; ELLIPSIS and NORMALIZE_WHITESPACE by default.
     """
 
-    def __init__(self, doctest_optionflags: int = DOCTEST_FLAGS) -> None:
+    def __init__(self, base_path: Path = ROOT, doctest_optionflags: int = DOCTEST_FLAGS) -> None:
+        self.base_path = Path(base_path)
         self.doctest_parser = DocTestStringParser(DocTestEvaluator(doctest_optionflags))
         self.python_evaluator = PythonEvaluator()
 
-    def blocks(self, document: Document) -> list[FencedBlock]:
-        """The fences of ``document`` that this parser runs."""
-        return [block for block in fenced_blocks(document.text) if block.runnable]
+    def blocks(self, text: str) -> list[FencedBlock]:
+        """The fences of ``text`` that this parser runs."""
+        return [b for b in fenced_blocks(text, self.base_path) if b.runnable]
 
-    def __call__(self, document: Document) -> Iterable[Region]:
+    def __call__(self, document: Document) -> Iterator[Region]:
         line_starts = [0] + [m.end() for m in re.finditer("\n", document.text)]
-        for block in self.blocks(document):
+        for block in self.blocks(document.text):
             yield from self.regions(document, block, line_starts)
 
     def regions(
         self, document: Document, block: FencedBlock, line_starts: list[int]
     ) -> Iterator[Region]:
-        """Regions (examples) for one fenced block."""
-        if not block.is_doctest:
-            yield Region(
-                block.start,
-                block.end,
-                Lexeme(block.source, offset=0, line_offset=0),
-                self.python_evaluator,
-            )
+        """The examples of one fenced block."""
+        if block.includes and not block.is_doctest:
+            paths = tuple(self.base_path / name for name in block.includes)
+            yield Region(block.start, block.end, paths, run_included_files)
             return
-        # Map offsets in the stripped body back to the document line by line,
-        # so that reported line numbers are right for indented fences too.
-        first_body_line = block.line  # 0-based index of the line after the fence
+        if not block.is_doctest:
+            lexeme = Lexeme(block.source, offset=0, line_offset=0)
+            yield Region(block.start, block.end, lexeme, self.python_evaluator)
+            return
         found = False
-        for region in self.doctest_parser(block.source, document.path):
+        for number, region in enumerate(self.doctest_parser(block.source, document.path)):
             found = True
-            region.start = self._to_document(block, region.start, first_body_line, line_starts)
-            region.end = self._to_document(block, region.end, first_body_line, line_starts)
+            if block.includes:  # no page line to point at: the fence's line
+                region.start, region.end = block.start + number, block.start + number + 1
+            else:
+                region.start = _to_page(block, region.start, line_starts)
+                region.end = _to_page(block, region.end, line_starts)
             yield region
         if not found:
-            yield Region(
-                block.start,
-                block.end,
-                None,
-                _FailingEvaluator(
-                    f"a {block.language!r} block at line {block.line} has no '>>> ' "
-                    "prompt, so it would not run; write it as a doctest session "
-                    "or label it python"
-                ),
+            message = (
+                f"a {block.language!r} block at line {block.line} has no '>>> ' prompt, "
+                "so nothing would run; write a doctest session or label it python"
             )
+            yield Region(block.start, block.end, None, UnrunnableBlock(message))
 
-    @staticmethod
-    def _to_document(
-        block: FencedBlock, offset: int, first_body_line: int, line_starts: list[int]
-    ) -> int:
-        source = block.source
-        line = source.count("\n", 0, offset)
-        column = offset - (source.rfind("\n", 0, offset) + 1)
-        index = min(first_body_line + line, len(line_starts) - 1)
-        start = line_starts[index]
-        return min(start + column, block.end)
+
+def _to_page(block: FencedBlock, offset: int, line_starts: list[int]) -> int:
+    """Map an offset in the de-indented body to the page, line by line.
+
+    Sybil's ``Region.adjust`` adds the body's start to such an offset, which
+    puts examples of an indented fence on an earlier line.
+    """
+    line = block.source.count("\n", 0, offset)
+    column = offset - (block.source.rfind("\n", 0, offset) + 1)
+    index = min(block.line + line, len(line_starts) - 1)  # block.line: first body line
+    return min(line_starts[index] + len(block.prefix) + column, block.end)
 
 
 class ReasonedSkipParser(SkipParser):
-    """Sybil's markdown skip directive, but ``skip: next``/``skip: start`` need a reason.
+    """Sybil's skip directive, but ``skip: next`` and ``skip: start`` need a reason.
 
-    Stock Sybil reports an example after a bare ``<!-- skip: next -->`` as
-    PASSED although it never ran. Here that is a collection error. Directives
-    shown inside fenced blocks (as examples of the syntax) are ignored.
+    Stock Sybil reports the example after a bare ``<!-- skip: next -->`` as
+    passed although it never ran; here that is an error. Directives shown
+    inside fences (as examples of the syntax) are ignored.
     """
 
     def __call__(self, document: Document) -> Iterable[Region]:
@@ -260,7 +264,7 @@ class ReasonedSkipParser(SkipParser):
 
 
 class FenceAwareClearNamespaceParser(ClearNamespaceParser):
-    """``<!-- clear-namespace -->``, ignoring occurrences inside fenced blocks."""
+    """``<!-- clear-namespace -->``, ignoring occurrences shown inside fences."""
 
     def __call__(self, document: Document) -> Iterable[Region]:
         fences = fenced_blocks(document.text)
@@ -269,15 +273,20 @@ class FenceAwareClearNamespaceParser(ClearNamespaceParser):
                 yield region
 
 
-def markdown_parsers() -> list[object]:
-    """The parsers this site uses for every Markdown page."""
-    return [PythonFenceParser(), ReasonedSkipParser(), FenceAwareClearNamespaceParser()]
+def markdown_parsers(base_path: Path = ROOT) -> list[object]:
+    """The parsers for every Markdown page; includes are read under ``base_path``."""
+    return [PythonFenceParser(base_path), ReasonedSkipParser(), FenceAwareClearNamespaceParser()]
 
 
-def parse_markdown(text: str, path: str = "<string>") -> Document:
-    """Parse Markdown ``text`` with the site's parsers, as Sybil does for a file."""
+def parse_markdown(text: str, path: str = "<string>", base_path: Path = ROOT) -> Document:
+    """Parse Markdown ``text`` with these parsers, as Sybil does for a file."""
     document = Document(text, path)
-    for parser in markdown_parsers():
+    for parser in markdown_parsers(base_path):
         for region in parser(document):  # type: ignore[operator]
             document.add(region)
     return document
+
+
+def count_examples(text: str, base_path: Path = ROOT) -> int:
+    """How many examples :class:`PythonFenceParser` finds in ``text``."""
+    return len(list(PythonFenceParser(base_path)(Document(text, "<string>"))))

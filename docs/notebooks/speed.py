@@ -154,31 +154,16 @@ display(Markdown(ratios(small)))
 # %%
 import timeit
 
+from docs.examples.naive_conv import conv_forward_loop  # shown on the cs231n page
+
 from im2col.cs231n import conv_forward_strides
-
-
-def conv_forward_loop(x, w, b, stride, pad):
-    """One output element per iteration, from the definition."""
-    N, _, H, W = x.shape
-    F, _, HH, WW = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    oh, ow = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
-    out = np.empty((N, F, oh, ow), x.dtype)
-    for n in range(N):
-        for f in range(F):
-            for i in range(oh):
-                for j in range(ow):
-                    win = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
-                    out[n, f, i, j] = np.sum(win * w[f]) + b[f]
-    return out
-
 
 loop_rng = np.random.default_rng(0)
 xl = loop_rng.normal(size=(4, 3, 16, 16))
 wl, bl = loop_rng.normal(size=(8, 3, 3, 3)), loop_rng.normal(size=8)
 out_fast, _ = conv_forward_strides(xl, wl, bl, {"stride": 1, "pad": 1})
-assert np.allclose(conv_forward_loop(xl, wl, bl, 1, 1), out_fast)
-t_loop = min(timeit.repeat(lambda: conv_forward_loop(xl, wl, bl, 1, 1),
+assert np.allclose(conv_forward_loop(xl, wl, bl, {"stride": 1, "pad": 1}), out_fast)
+t_loop = min(timeit.repeat(lambda: conv_forward_loop(xl, wl, bl, {"stride": 1, "pad": 1}),
                            number=1, repeat=3))
 t_fast = min(timeit.repeat(
     lambda: conv_forward_strides(xl, wl, bl, {"stride": 1, "pad": 1}),

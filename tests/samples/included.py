@@ -1,0 +1,2 @@
+# A file that a sample page includes with pymdownx.snippets.
+included = "ran"

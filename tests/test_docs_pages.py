@@ -1,0 +1,45 @@
+"""The guard over the real pages: no Python on the site escapes the Sybil run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.docs_guard import check_file
+from tests.docs_render import ROOT, mkdocs_config, site_pages
+
+
+@pytest.mark.parametrize("page", sorted(site_pages()), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_page_has_no_escaped_snippet(page: Path) -> None:
+    problems = check_file(page)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_site_has_pages() -> None:
+    pages = site_pages()
+    assert pages, "mkdocs finds no Markdown page under docs/"
+    assert all(p.suffix == ".md" for p in pages)
+
+
+def test_nav_pages_exist() -> None:
+    """Every Markdown page in the nav exists (a missing page is not guarded)."""
+    config = mkdocs_config()
+    missing: list[str] = []
+
+    def walk(item: object) -> None:
+        if isinstance(item, list):
+            for entry in item:
+                walk(entry)
+        elif isinstance(item, dict):
+            for value in item.values():
+                walk(value)
+        elif (
+            isinstance(item, str)
+            and item.endswith(".md")
+            and not (Path(config.docs_dir) / item).is_file()
+        ):
+            missing.append(item)
+
+    walk(config.nav)
+    assert not missing, f"pages in the nav but not in docs/: {missing}"
