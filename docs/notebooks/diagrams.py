@@ -67,7 +67,7 @@ def show(fig, alt):
 
 
 def cell(ax, col, row, text, *, plane=None, padding=False, hit=False,
-         fontsize=12):
+         fontsize=13):
     """One labelled unit square, top-left corner at (col, row)."""
     face = PADDING if padding else PLANE_COLORS[plane]
     if hit and not padding:

@@ -18,11 +18,13 @@
 # `im2col.conv2d` never builds cs231n's full column matrix: it unfolds a few
 # images (or a band of output rows) at a time into reused buffers and
 # multiplies each unit straight into its slice of the NCHW output, on as
-# many worker threads as BLAS may use. What limits it is mostly the matrix
-# multiply itself: the `gemm` figures time NumPy's BLAS on the same matrix
-# shapes with the operands ready, and where that alone is slower than
-# PyTorch's whole convolution, no stride trick can close the gap. The cell
-# below reads the last full benchmark run, kept in `benchmarks/results/`.
+# many worker threads as BLAS may use. Two things limit it: the matrix
+# multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
+# shapes with the operands ready; where that alone is slower than PyTorch's
+# whole convolution, no stride trick can close the gap), and the unfolding
+# and copies around it; the table under "What limits it" splits each
+# layer's time into the two. The cell below reads the last full benchmark
+# run, kept in `benchmarks/results/`.
 #
 # The code on this page comes from this project's repository: it imports
 # the `benchmarks` package that sits next to `src/`, and needs `matplotlib`;
