@@ -201,7 +201,10 @@ show(fig, "Two line plots of forward peak memory. Top, 3x3 kernel, stride 1, "
 # - **conv2d, chunked**: `conv2d` with its default unit size, and with a
 #   `max_memory` of 1 MiB, less than the full im2col's columns here;
 # - **einsum, no optimize**: `np.einsum` straight on the read-only window
-#   view, which copies nothing but does not use the matrix-multiply kernel.
+#   view: no im2col matrix (its peak is the padded copy, the output and
+#   einsum's own buffers), and with the default `optimize=False`
+#   [`numpy.einsum`](https://numpy.org/doc/stable/reference/generated/numpy.einsum.html)
+#   sums in its own loops instead of handing the product to BLAS.
 #
 # These are measurements of this build only. Which option is faster, and by
 # how much, depends on the CPU, the BLAS library, the thread count and the
