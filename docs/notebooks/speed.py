@@ -167,9 +167,8 @@ display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 # The same layers with their batch cut to 4 images, float32, two threads,
 # three interleaved rounds per method (medians), run while this site was
 # built, on the machine that built it. That machine may be busy with other
-# work, and three rounds of a few milliseconds each are easily disturbed:
-# a ratio far from the full run's is more likely a disturbed round than a
-# property of the machine. The full run above is the reference.
+# work, and three rounds of a few milliseconds each are easily disturbed,
+# so compare any surprising ratio with the full run above.
 
 # %%
 small = run.quick(batch=4, rounds=3)
