@@ -50,6 +50,27 @@ def test_api_page_renders_every_object(built_site: Path) -> None:
     assert not missing, f"mkdocstrings rendered no heading for {missing}"
 
 
+IMG = re.compile(r"<img\b[^>]*>")
+ALT = re.compile(r'\balt="([^"]*)"')
+
+
+def test_every_figure_has_a_description(built_site: Path) -> None:
+    """Each notebook figure is an SVG image with alt text of its own, never
+    nbconvert's placeholder ("No description has been provided ...")."""
+    pages = sorted((built_site / "notebooks").glob("*/index.html"))
+    assert pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        images = IMG.findall(html)
+        assert images, f"{page}: no figure"
+        for img in images:
+            alt = ALT.search(img)
+            assert alt, f"{page}: no alt: {img[:120]}"
+            assert len(alt.group(1)) >= 40, f"{page}: alt too short: {img[:120]}"
+            assert "No description" not in alt.group(1), page
+            assert 'src="data:image/svg+xml;base64,' in img, f"{page}: not SVG: {img[:120]}"
+
+
 def test_testing_page_includes_the_conftest(built_site: Path) -> None:
     html = (built_site / "testing-docs" / "index.html").read_text(encoding="utf-8")
     assert "pytest_collect_file" in html, "the --8<-- include of conftest.py is missing"

@@ -13,9 +13,11 @@
 # %% [markdown]
 # # Pictures of the buffer
 #
-# Three pictures of the same small example, drawn at build time by the code
-# below. Nothing is placed by hand: every highlighted cell is an element
-# that `window_view` or `im2col` from this package hands out.
+# Three pictures of the same small example, drawn at build time. Nothing is
+# placed by hand: every highlighted cell is an element that `window_view` or
+# `im2col` from this package hands out, and the code that computes those
+# elements is shown before each picture. The drawing code under each picture
+# is folded away; open it to see how the picture is made.
 #
 # 1. The memory order of a C-ordered NCHW array: the flat buffer, and where
 #    each cell sits in the 4-D picture.
@@ -24,51 +26,82 @@
 # 3. The im2col matrix, with the column that holds that window.
 #
 # The text explains each step in [Where is x\[n, c, h, w\] in memory?](../../layout/)
-# and [Where do the six strides come from?](../../six-strides/).
+# and [Where do the six strides come from?](../../six-strides/). This page
+# needs `matplotlib` besides NumPy and the package.
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
 
 from im2col import im2col, window_view
-
-plt.rcParams["figure.dpi"] = 100
 
 N, C, H, W = 2, 2, 3, 4
 x = np.arange(N * C * H * W, dtype=np.float64).reshape(N, C, H, W)
 print("shape", x.shape, "strides", x.strides, "itemsize", x.itemsize)
 
-# One color per (n, c) plane of the buffer.
-PLANE_COLORS = plt.get_cmap("tab20c")(np.array([0, 2, 8, 10]))
+# %% tags=["hide-input"]
+# Drawing helpers: colours, labelled cells, SVG output with a description
+import base64
+from html import escape
+from io import BytesIO
+
+import matplotlib.pyplot as plt
+from IPython.display import HTML, display
+from matplotlib.patches import Patch, Rectangle
+
+# One colour per meaning. Planes (n, c): blue for image 0, green for
+# image 1, the lighter shade for channel 1. Padding: grey. Read by the
+# window: orange (padding read by the window: grey, hatched orange).
+PLANE_COLORS = {(0, 0): "#6baed6", (0, 1): "#c6dbef",
+                (1, 0): "#74c476", (1, 1): "#c7e9c0"}
+PADDING, WINDOW = "#d9d9d9", "#fd8d3c"
 
 
-def plane_color(n, c, n_channels=C):
-    """Color of plane (n, c): blues for image 0, greens for image 1."""
-    return PLANE_COLORS[n * n_channels + c]
+def show(fig, alt):
+    """Show a figure as an SVG image, with alt text for screen readers."""
+    buf = BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    display(HTML(f'<div class="figure-scroll"><img class="figure" alt="{escape(alt)}" '
+                 f'src="data:image/svg+xml;base64,{data}"></div>'))
 
 
-def cell(ax, col, row, text, face, *, edge="white", lw=1.0, fontsize=7,
-         color="black"):
-    """Draw one labelled unit square with its top-left corner at (col, row)."""
-    ax.add_patch(Rectangle((col, row), 1, 1, facecolor=face, edgecolor=edge,
-                           linewidth=lw))
+def cell(ax, col, row, text, *, plane=None, padding=False, hit=False,
+         fontsize=13):
+    """One labelled unit square, top-left corner at (col, row)."""
+    face = PADDING if padding else PLANE_COLORS[plane]
+    if hit and not padding:
+        face = WINDOW
+    ax.add_patch(Rectangle((col, row), 1, 1, facecolor=face,
+                           edgecolor="black" if hit else "white",
+                           linewidth=2.0 if hit else 1.0,
+                           hatch="//" if hit and padding else None,
+                           hatchcolor=WINDOW))
     ax.text(col + 0.5, row + 0.5, text, ha="center", va="center",
-            fontsize=fontsize, color=color)
+            fontsize=fontsize)
 
 
-def window_face(padding):
-    """Highlight color of a window cell: light orange if it is padding."""
-    return "#ffc98f" if padding else "tab:orange"
-
-
-def tidy(ax, width, height, title):
+def tidy(ax, width, height, title, fontsize=13):
     """Fit the axes to a width x height grid with row 0 at the top."""
     ax.set_xlim(-0.2, width + 0.2)
     ax.set_ylim(height + 0.2, -0.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=fontsize)
+
+
+def legend(fig, window=False):
+    """The colour key, below the figure."""
+    handles = [Patch(facecolor=PLANE_COLORS[n, c], label=f"n={n}, c={c}")
+               for n in range(N) for c in range(C)]
+    if window:
+        handles += [Patch(facecolor=PADDING, label="padding"),
+                    Patch(facecolor=WINDOW, edgecolor="black", label="read by the window"),
+                    Patch(facecolor=PADDING, edgecolor="black", hatch="//",
+                          hatchcolor=WINDOW, label="padding read by the window")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2 if window else 4,
+               fontsize=12,
+               frameon=False)
 
 
 # %% [markdown]
@@ -78,7 +111,7 @@ def tidy(ax, width, height, title):
 # offset of `x[n, c, h, w]`, computed from `x.strides` (bytes) divided by
 # `x.itemsize`. Reading the flat buffer from left to right walks `w` fastest,
 # then `h`, then `c`, then `n`: each plane of `H*W` cells is one channel of
-# one image.
+# one image. The flat buffer is drawn one plane per line.
 
 # %%
 def element_offset(a, index):
@@ -86,39 +119,41 @@ def element_offset(a, index):
     return sum(i * s for i, s in zip(index, a.strides, strict=True)) // a.itemsize
 
 
-fig = plt.figure(figsize=(11, 4.2), layout="constrained")
-grid = fig.add_gridspec(2, N * C, height_ratios=[3, 1])
+offsets_x = np.array([element_offset(x, i) for i in np.ndindex(x.shape)])
+print("offsets in index order (n, c, h, w):", offsets_x.tolist())
+print("they count 0, 1, 2, ... :", np.array_equal(offsets_x, np.arange(x.size)))
+
+# %% tags=["hide-input"]
+# Drawing code of picture 1
+fig = plt.figure(figsize=(8, 6.2), layout="constrained")
+grid = fig.add_gridspec(2, 2 * C, height_ratios=[1, 1.45])
 for n in range(N):
     for c in range(C):
         ax = fig.add_subplot(grid[0, n * C + c])
         for h in range(H):
             for w in range(W):
-                cell(ax, w, h, element_offset(x, (n, c, h, w)),
-                     plane_color(n, c), fontsize=9)
-        tidy(ax, W, H, f"x[{n}, {c}, :, :]")
+                cell(ax, w, h, element_offset(x, (n, c, h, w)), plane=(n, c))
+        tidy(ax, W, H, f"x[{n}, {c}]")
 ax = fig.add_subplot(grid[1, :])
 for n, c, h, w in np.ndindex(x.shape):
     k = element_offset(x, (n, c, h, w))
-    cell(ax, k, 0, k, plane_color(n, c), fontsize=6)
-for n in range(N):
-    for c in range(C):
-        start = (n * C + c) * H * W
-        ax.text(start + H * W / 2, 1.45, f"n={n}, c={c}: {H * W} elements",
-                ha="center", fontsize=8)
-tidy(ax, x.size, 1.8, "the flat buffer, element offsets 0 .. N*C*H*W - 1")
-plt.show()
+    cell(ax, k % (H * W), 1.3 * (k // (H * W)), k, plane=(n, c))
+tidy(ax, H * W, 1.3 * N * C, f"the flat buffer, one line per plane of H*W = {H * W}")
+legend(fig)
+show(fig, "Picture 1. Top: the four 3-by-4 planes of x, for n = 0, 1 and "
+     "c = 0, 1, each cell labelled with its element offset; plane (0, 0) holds "
+     "0 to 11, plane (0, 1) 12 to 23, plane (1, 0) 24 to 35, plane (1, 1) 36 to 47, "
+     "row by row. Bottom: the same 48 offsets as the flat buffer, in order, "
+     "one line of 12 per plane, coloured by plane.")
 
 # %% [markdown]
 # ## 2. One window, in the image and in the buffer
 #
 # Pad `x` by one zero on each side (grey cells) and take the 3x3 window of
 # image `n = 1` at output position `(y, x) = (0, 1)`, stride 1: its top row
-# lies in the padding. The
-# padded array `xp` here holds its own element offsets as values, so the
-# window that `window_view` returns *is* the list of buffer offsets it reads.
-# Each plane of the padded buffer is `Hp*Wp` elements long; the buffer is
-# wrapped after every plane so that the window's `C*3` runs of 3 contiguous
-# elements are visible.
+# lies in the padding. The padded array `xp` here holds its own element
+# offsets as values, so the window that `window_view` returns *is* the list
+# of buffer offsets it reads.
 
 # %%
 pad, K, STRIDE = 1, 3, 1
@@ -135,41 +170,41 @@ print("view shape", view.shape, "strides", view.strides)
 print("offsets read by window (n, y, x) =", (n_sel, y_sel, x_sel), ":")
 print(window)
 
-fig = plt.figure(figsize=(11, 5.2), layout="constrained")
-grid = fig.add_gridspec(2, N * C, height_ratios=[1.25, 1])
+# %% tags=["hide-input"]
+# Drawing code of picture 2
+plane = Hp * Wp
+fig = plt.figure(figsize=(8, 11.5), layout="constrained")
+grid = fig.add_gridspec(3, 2, height_ratios=[3.1, 3.1, 2.1])
 for n in range(N):
     for c in range(C):
-        ax = fig.add_subplot(grid[0, n * C + c])
+        ax = fig.add_subplot(grid[n, c])
         for h in range(Hp):
             for w in range(Wp):
                 k = int(xp[n, c, h, w])
-                face = "0.85" if is_pad[h, w] else plane_color(n, c)
-                hit = k in chosen
-                cell(ax, w, h, k, window_face(is_pad[h, w]) if hit else face,
-                     edge="black" if hit else "white", lw=1.5 if hit else 1.0)
-        tidy(ax, Wp, Hp, f"xp[{n}, {c}]  ({Hp}x{Wp}, padded)")
-ax = fig.add_subplot(grid[1, :])
-plane = Hp * Wp
+                cell(ax, w, h, k, plane=(n, c), padding=is_pad[h, w], hit=k in chosen)
+        tidy(ax, Wp, Hp, f"xp[{n}, {c}], padded to {Hp}x{Wp}")
+ax = fig.add_subplot(grid[2, :])
+line = 4 * Wp                                           # four padded rows per line
 for k in range(xp.size):
     n, c, h, w = np.unravel_index(k, xp.shape)
-    hit = k in chosen
-    face = "0.85" if is_pad[h, w] else plane_color(n, c)
-    cell(ax, k % plane, 1.3 * (k // plane), k,
-         window_face(is_pad[h, w]) if hit else face,
-         edge="black" if hit else "white", lw=1.2 if hit else 0.5, fontsize=5.5)
-for row in range(N * C):
-    ax.text(-0.5, 1.3 * row + 0.5, f"n={row // C}, c={row % C}", ha="right",
-            va="center", fontsize=7)
-tidy(ax, plane, 1.3 * N * C, f"the flat buffer, wrapped every Hp*Wp = {plane} "
-     "elements; orange = the window (light: padding)")
-ax.set_xlim(-4, plane + 0.2)
-plt.show()
+    cell(ax, k % line, 1.15 * (k // line), k, plane=(n, c), padding=is_pad[h, w],
+         hit=k in chosen, fontsize=10)
+tidy(ax, line, 1.15 * xp.size / line,
+     f"the flat buffer, {line} elements (four padded rows) per line")
+legend(fig, window=True)
+rows_read = [sorted(int(v) for v in window[c, i]) for c in range(C) for i in range(K)]
+show(fig, "Picture 2. The four padded 5-by-6 planes of xp, cells labelled with "
+     "their offsets; padding cells grey. The window of image 1 at output "
+     "position (0, 1) is outlined in both channels of image 1: three rows of "
+     "three cells per channel, its top row in the padding. Below, the flat "
+     "buffer 24 elements per line, where the window is six runs of three "
+     f"consecutive offsets: {rows_read}.")
 
 # %% [markdown]
-# The orange cells are `C = 2` blocks of three rows of three: inside a row
+# The outlined cells are `C = 2` blocks of three rows of three: inside a row
 # the offsets step by 1 (the stride of axis `j`), from row to row by `Wp`
 # (axis `i`), from channel to channel by `Hp*Wp` (axis `c`). Those are the
-# first three strides of the seed's tuple, counted in elements.
+# first three strides of cs231n's tuple, counted in elements.
 
 # %%
 steps = view.strides[:3]
@@ -200,54 +235,35 @@ print("matrix shape", offsets.shape, "; window", (n_sel, y_sel, x_sel),
       "is column", col_sel, "; same offsets as picture 2:",
       np.array_equal(offsets[:, col_sel], window.ravel()))
 
-fig, (ax_m, ax_w) = plt.subplots(
-    1, 2, figsize=(11, 5.8), layout="constrained",
-    gridspec_kw={"width_ratios": [offsets.shape[1] + 5, C * (K + 1) + 1]},
-)
+# %% tags=["hide-input"]
+# Drawing code of picture 3
 rows, ncols = offsets.shape
-
-
-def offset_face(k, hit=False):
-    """Plane color of buffer offset k (grey: padding; orange if hit)."""
-    n, c, h, w = np.unravel_index(k, xp.shape)
-    if hit:
-        return window_face(is_pad[h, w])
-    return "0.85" if is_pad[h, w] else plane_color(n, c)
-
-
+fig, ax = plt.subplots(figsize=(8, 6.6), layout="constrained")
 for r in range(rows):
     for q in range(ncols):
         k = int(offsets[r, q])
-        hit = q == col_sel
-        cell(ax_m, q, r, k, offset_face(k, hit),
-             edge="black" if hit else "white", lw=1.2 if hit else 0.5,
-             fontsize=5.5)
+        n, c, h, w = np.unravel_index(k, xp.shape)
+        cell(ax, q, r, k, plane=(n, c), padding=is_pad[h, w], hit=q == col_sel,
+             fontsize=9)
     c, rest = divmod(r, K * K)
     i, j = divmod(rest, K)
-    ax_m.text(-0.3, r + 0.5, f"c={c} i={i} j={j}", ha="right", va="center",
-              fontsize=6.5)
+    ax.text(-0.3, r + 0.5, f"c={c} i={i} j={j}", ha="right", va="center", fontsize=10)
 for q in range(ncols):
     n, rest = divmod(q, oh * ow)
     y, xx = divmod(rest, ow)
-    ax_m.text(q + 0.5, -0.2, f"{n},{y},{xx}", ha="center", va="bottom",
-              fontsize=6, rotation=90)
-ax_m.text(-0.3, -0.2, "n,y,x", ha="right", va="bottom", fontsize=6.5)
-tidy(ax_m, ncols, rows, f"im2col(xp, {K}): rows (c, i, j), columns (n, y, x); "
-     "values = buffer offsets")
-ax_m.set_xlim(-4.5, ncols + 0.2)
-ax_m.set_ylim(rows + 0.2, -2.0)
-
-# The highlighted column, folded back into its C windows of K x K.
-for c in range(C):
-    for i in range(K):
-        for j in range(K):
-            k = int(offsets[(c * K + i) * K + j, col_sel])
-            cell(ax_w, c * (K + 1) + j, i, k, offset_face(k, True), edge="black",
-                 lw=1.2, fontsize=8)
-    ax_w.text(c * (K + 1) + K / 2, K + 0.6, f"c={c}", ha="center", fontsize=8)
-tidy(ax_w, C * (K + 1), K + 1, f"column {col_sel} = window (n, y, x) = "
-     f"({n_sel}, {y_sel}, {x_sel})")
-plt.show()
+    ax.text(q + 0.5, -0.2, f"{n},{y},{xx}", ha="center", va="bottom", fontsize=9,
+            rotation=90)
+ax.text(-0.3, -0.2, "n,y,x", ha="right", va="bottom", fontsize=10)
+tidy(ax, ncols, rows, f"im2col(xp, {K}): {rows} rows (c, i, j), {ncols} columns "
+     "(n, y, x)")
+ax.set_xlim(-5.5, ncols + 0.2)
+ax.set_ylim(rows + 0.2, -2.0)
+legend(fig, window=True)
+show(fig, f"Picture 3. The {rows} by {ncols} im2col matrix of xp, each entry the "
+     "buffer offset it was copied from, coloured by plane (grey: padding). Rows "
+     "are labelled by kernel tap (c, i, j), columns by window (n, y, x). Column "
+     f"{col_sel}, the window (1, 0, 1) of picture 2, is outlined: from top to "
+     f"bottom it holds {offsets[:, col_sel].tolist()}.")
 
 # %% [markdown]
 # Row `(c*K + i)*K + j` of the matrix is kernel tap `(c, i, j)`, in the same

@@ -62,6 +62,27 @@ MACHINE = f"{cpu_model()}; NumPy {np.__version__}; {blas_label}"
 print("Measured on:", MACHINE)
 print("Python", platform.python_version(), "on", platform.platform())
 
+# %% tags=["hide-input"]
+# Figure helper: SVG output with a description for screen readers
+import base64
+from html import escape
+from io import BytesIO
+
+from IPython.display import HTML, display
+
+plt.rcParams["font.size"] = 13      # at the text column's width, as large as the text
+
+
+def show(fig, alt):
+    """Show a figure as an SVG image, with alt text for screen readers."""
+    buf = BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    display(HTML(f'<div class="figure-scroll"><img class="figure" alt="{escape(alt)}" '
+                 f'src="data:image/svg+xml;base64,{data}"></div>'))
+
+
 # %% [markdown]
 # ## Predicted and measured peaks of the full im2col
 #
@@ -107,21 +128,25 @@ worst = max(
 )
 print(f"largest gap between prediction and measurement: {worst} bytes")
 
-# %%
-fig, ax = plt.subplots(figsize=(6, 5))
+# %% tags=["hide-input"]
+# Drawing code of the figure above
+fig, ax = plt.subplots(figsize=(8, 6.5))
 pred = np.array([[r["fwd_pred"], r["bwd_pred"]] for r in rows]) / MiB
 meas = np.array([[r["fwd_meas"], r["bwd_meas"]] for r in rows]) / MiB
-ax.loglog(pred[:, 0], meas[:, 0], "o", label="forward (conv_forward_strides)")
-ax.loglog(pred[:, 1], meas[:, 1], "s", mfc="none", label="backward (conv_backward_strides)")
+ax.loglog(pred[:, 0], meas[:, 0], "o", color="tab:blue", label="forward (conv_forward_strides)")
+ax.loglog(pred[:, 1], meas[:, 1], "s", color="tab:blue", mfc="none",
+          label="backward (conv_backward_strides)")
 lims = [pred.min() / 1.5, pred.max() * 1.5]
 ax.plot(lims, lims, "k-", lw=0.8, label="measured = predicted")
 ax.set_xlabel("predicted by memory_bill (MiB)")
 ax.set_ylabel("measured by tracemalloc (MiB)")
-ax.set_title("Peak memory of the full im2col, 24 shapes")
+ax.set_title(f"Peak memory of the full im2col, {len(rows)} shapes")
 ax.legend()
-fig.text(0.01, 0.005, MACHINE, fontsize=6, color="0.4")
 fig.tight_layout()
-plt.show()
+show(fig, f"Log-log scatter plot of measured against predicted peak memory for "
+     f"the forward and the backward pass of {len(rows)} shapes, from "
+     f"{pred.min():.2f} to {pred.max():.0f} MiB: every point lies on the line "
+     f"measured = predicted; the largest gap is {worst} bytes. Measured on {MACHINE}.")
 
 # %% [markdown]
 # ## Full im2col against the chunked `conv2d`
@@ -132,8 +157,9 @@ plt.show()
 # kernel, stride 1, growing batch. Right: batch of 64, stride 1, growing
 # kernel.
 
-# %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+# %% tags=["hide-input"]
+# Drawing code of the figure above
+fig, (left, right) = plt.subplots(2, 1, figsize=(8, 10))
 by_n = [r for r in rows if r["k"] == 3 and r["s"] == 1]
 ns = [r["N"] for r in by_n]
 left.plot(ns, [r["fwd_meas"] / MiB for r in by_n], "o-", label="full im2col forward")
@@ -152,11 +178,18 @@ right.plot(ks, [r["fwd_meas"] / MiB for r in by_k], "o-", label="full im2col for
 right.plot(ks, [r["conv2d"] / MiB for r in by_k], "s-", label="conv2d (chunked)")
 right.plot(ks, [r["output"] / MiB for r in by_k], "k:", label="the output alone")
 right.set_xlabel("kernel size k (k x k)")
+right.set_ylabel("peak memory (MiB)")
 right.set_title("N = 64, stride 1")
 right.legend()
-fig.text(0.01, 0.005, MACHINE, fontsize=6, color="0.4")
 fig.tight_layout()
-plt.show()
+show(fig, "Two line plots of forward peak memory. Top, 3x3 kernel, stride 1, "
+     "batch N = " + ", ".join(str(n) for n in ns) + ": the full im2col needs "
+     + ", ".join(f"{r['fwd_meas'] / MiB:.1f}" for r in by_n) + " MiB, conv2d "
+     + ", ".join(f"{r['conv2d'] / MiB:.1f}" for r in by_n) + " MiB, the output alone "
+     + ", ".join(f"{r['output'] / MiB:.1f}" for r in by_n) + " MiB. Bottom, N = 64, "
+     "kernel k = " + ", ".join(str(k) for k in ks) + ": full im2col "
+     + ", ".join(f"{r['fwd_meas'] / MiB:.1f}" for r in by_k) + " MiB, conv2d "
+     + ", ".join(f"{r['conv2d'] / MiB:.1f}" for r in by_k) + f" MiB. Measured on {MACHINE}.")
 
 # %% [markdown]
 # ## What less memory costs in time
@@ -168,7 +201,10 @@ plt.show()
 # - **conv2d, chunked**: `conv2d` with its default unit size, and with a
 #   `max_memory` of 1 MiB, less than the full im2col's columns here;
 # - **einsum, no optimize**: `np.einsum` straight on the read-only window
-#   view, which copies nothing but does not use the matrix-multiply kernel.
+#   view: no im2col matrix (its peak is the padded copy, the output and
+#   einsum's own buffers), and with the default `optimize=False`
+#   [`numpy.einsum`](https://numpy.org/doc/stable/reference/generated/numpy.einsum.html)
+#   sums in its own loops instead of handing the product to BLAS.
 #
 # These are measurements of this build only. Which option is faster, and by
 # how much, depends on the CPU, the BLAS library, the thread count and the
@@ -242,22 +278,26 @@ print(f"{'':<30}{'time (ms)':>10}{'peak (MiB)':>12}")
 for name, (t, peak) in results.items():
     print(f"{name:<30}{t * 1e3:10.3f}{peak / MiB:12.2f}")
 
-# %%
-fig, (tax, max_) = plt.subplots(1, 2, figsize=(10, 3.5))
+# %% tags=["hide-input"]
+# Drawing code of the figure above
+fig, (tax, max_) = plt.subplots(2, 1, figsize=(8, 6.5))
 names = list(results)
 times = [results[n][0] * 1e3 for n in names]
 peaks = [results[n][1] / MiB for n in names]
-tax.barh(names, times, color="tab:blue")
+# One colour per method, as in the line plots: full im2col blue, conv2d orange.
+colors = ["tab:blue", "tab:orange", "tab:orange", "tab:green"]
+tax.barh(names, times, color=colors)
 tax.set_xlabel("best time per call (ms), this build")
 tax.invert_yaxis()
-max_.barh(names, peaks, color="tab:orange")
+max_.barh(names, peaks, color=colors)
 max_.set_xlabel("peak memory (MiB)")
-max_.set_yticks([])
 max_.invert_yaxis()
 fig.suptitle("x (8, 3, 32, 32), w (16, 3, 3, 3), padding 1, float64")
-fig.text(0.01, 0.005, MACHINE, fontsize=6, color="0.4")
 fig.tight_layout()
-plt.show()
+show(fig, "Two bar charts, time per call and peak memory of four ways to compute "
+     "the same convolution: " + "; ".join(
+         f"{n}: {results[n][0] * 1e3:.2f} ms, {results[n][1] / MiB:.2f} MiB"
+         for n in names) + f". Measured on this build, {MACHINE}.")
 
 # %% [markdown]
 # ## The backward's col2im: tap loop or `np.add.at`

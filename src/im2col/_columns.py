@@ -75,7 +75,7 @@ def im2col(
     (oh, ow), (kh, kw) = g.out, g.kernel
     # view.copy(), not np.ascontiguousarray(view): the latter returns the
     # read-only view itself, sharing x's memory, when the view happens to be
-    # contiguous (1x1 kernel with stride 1 and N == 1, or one window per image).
+    # C-contiguous (docs/memory.md gives the exact cases).
     return view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
 
 

@@ -21,8 +21,9 @@ def window_view(
     ``xp[n, c, y*sh + i*dh, x*sw + j*dw]``: the first three axes walk inside
     one window, the last three walk from window to window. No memory is
     copied. The strides are computed from ``xp.strides``, so the view is
-    right for C-ordered, Fortran-ordered, transposed, sliced and
-    negative-stride arrays alike (the cs231n code hard-codes C order).
+    right for C-ordered, Fortran-ordered, transposed, sliced,
+    negative-stride and broadcast (stride 0) arrays alike (the cs231n code
+    hard-codes C order).
 
     Parameters
     ----------
