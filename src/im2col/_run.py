@@ -37,8 +37,8 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     """
     shares = plan.shares(layer.g)
     dws = [dw, *(np.zeros_like(dw) for _ in shares[1:])]
-    _threads.run([partial(_backward_share, dout, x, layer, plan, dx, d, lo, hi)
-                  for (lo, hi), d in zip(shares, dws)])  # noqa: B905 - same length
+    _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
+                          *shares[k]) for k in range(len(shares))])
     for d in dws[1:]:
         dw += d
 
