@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from im2col import conv2d, conv2d_backward
-from tests import reference as ref
 from im2col._conv import workers_of
+from tests import reference as ref
 from tests.strategies import Case, cases, floats, lay_out, layouts, tolerance
 
 

@@ -53,7 +53,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     ``padded`` is a band of ``n`` images, ``band`` padded rows of ``Wp``;
     ``pix`` the ``n*rows*ow`` output pixels of a unit; ``K = C*kh*kw``.
     """
-    N, C, H, W = xs
+    _, C, _, W = xs
     F, Cg, kh, kw = ws
     g = ref.Geometry(xs, (kh, kw), opts.get("stride", 1), opts.get("padding", 0),
                      opts.get("dilation", 1))

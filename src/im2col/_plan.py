@@ -104,7 +104,7 @@ class _Search:
         self.backward, self.dout_contiguous = backward, dout_contiguous
 
     def candidates(self, strategy: str | None) -> list[str]:
-        """The preferred strategy first, then the fallback under a budget."""
+        """Return the preferred strategy first, then the fallback under a budget."""
         if strategy is not None:
             return [strategy]
         g = self.layer.g
@@ -118,7 +118,7 @@ class _Search:
 
     def run(self, strategy: str | None, images: int | None, workers: int
             ) -> Plan | None:
-        """The plan for ``workers``; None if nothing fits, raise if one worker."""
+        """Return the plan for ``workers``; None if nothing fits, raise if one worker."""
         layer, g = self.layer, self.layer.g
         oh = g.out[0]
         # every worker makes its own ufunc buffers: one OVERHEAD each

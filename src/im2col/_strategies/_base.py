@@ -53,7 +53,7 @@ class Strategy:
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """The arrays one worker allocates for units of ``n`` images by ``rows``."""
+        """Declare the arrays one worker allocates for units of ``n`` images by ``rows``."""
         raise NotImplementedError
 
     def per_image(self, layer: Layer) -> int:
@@ -92,7 +92,7 @@ def allocate(declared: Buffers, dtype: Any) -> dict[str, np.ndarray]:
 
 def padded_input(layer: Layer, n: int, rows: int, *, always: bool = False
                  ) -> Buffers:
-    """The ``padded`` input band, if the layer pads (or ``always``)."""
+    """Declare the ``padded`` input band, if the layer pads (or ``always``)."""
     g = layer.g
     if not (g.has_padding or always):
         return {}
@@ -102,14 +102,14 @@ def padded_input(layer: Layer, n: int, rows: int, *, always: bool = False
 
 def dout_copy(layer: Layer, n: int, rows: int, *, backward: bool,
               dout_contiguous: bool) -> Buffers:
-    """A C-ordered copy of a unit of ``dout`` when ``dout`` is not C-ordered."""
+    """Declare a C-ordered copy of a unit of ``dout`` when ``dout`` is not."""
     if not backward or dout_contiguous:
         return {}
     return {"dout": Buffer((n, layer.F, rows * layer.g.out[1]))}
 
 
 def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers:
-    """One group's ``dout @ columns.T`` product ``(F/groups, cols)``."""
+    """Declare one group's ``dout @ columns.T`` product ``(F/groups, cols)``."""
     if not backward:
         return {}
     return {"tmp": Buffer((layer.Fg, layer.Cg * layer.g.taps if cols is None
@@ -119,7 +119,7 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers
 # ----------------------------------------------------------------- helpers
 
 def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
-    """The unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
+    """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
     m, F, r, ow = dout.shape
     if "dout" not in bufs:
         return dout.reshape(m, F, r * ow)
@@ -130,8 +130,11 @@ def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
 
 def gradient_band(bufs: dict[str, np.ndarray], spare: np.ndarray | None,
                   dxb: np.ndarray) -> np.ndarray:
-    """Where a unit's input gradient is summed: ``dxb`` itself when there is
-    no padded buffer, else the zeroed ``spare`` padded band."""
+    """Return where a unit's input gradient is summed.
+
+    That is ``dxb`` itself when there is no padded buffer, else the zeroed
+    ``spare`` padded band.
+    """
     if "padded" not in bufs or spare is None:
         return dxb
     spare.fill(0)
@@ -148,8 +151,10 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
 
 def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
                 tmp: np.ndarray) -> None:
-    """``dw[group] += d @ cols.T``, then ``cols = w2.T @ d`` (the columns are
-    used up), on 2-D ``(F, pixels)`` and ``(K, pixels)`` blocks."""
+    """``dw[group] += d @ cols.T``, then ``cols = w2.T @ d``.
+
+    The columns are used up. ``d`` is ``(F, pixels)``, ``cols`` ``(K, pixels)``.
+    """
     rg, Fg = layer.Cg * layer.g.taps, layer.Fg
     for k in range(layer.groups):
         dk = d[k * Fg : (k + 1) * Fg]

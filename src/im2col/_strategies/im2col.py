@@ -30,7 +30,7 @@ class Im2col(Strategy):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Padded band, columns, and for the backward ``dw`` product and ``dout``."""
+        """Declare the padded band, columns, the ``dw`` product and ``dout``."""
         return {**padded_input(layer, n, rows),
                 "cols": Buffer((n, layer.K, rows * layer.g.out[1])),
                 **dw_product(layer, backward),

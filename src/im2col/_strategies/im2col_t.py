@@ -32,7 +32,7 @@ class Im2colT(Strategy):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Padded band, columns, product (or ``dout`` transposed), ``dw`` product."""  # noqa: E501
+        """Declare the padded band, columns, product (or ``dout``), ``dw`` product."""
         pix = n * rows * layer.g.out[1]
         return {**padded_input(layer, n, rows),
                 "cols": Buffer((layer.K, pix)),

@@ -17,7 +17,7 @@ class Matmul(Strategy):
     name = "matmul"
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
-        """A 1x1 kernel, stride 1, no padding and a C-ordered ``x``."""
+        """Need a 1x1 kernel, stride 1, no padding and a C-ordered ``x``."""
         g = layer.g
         if (g.kernel == (1, 1) and g.stride == (1, 1) and not g.has_padding
                 and x.flags.c_contiguous):
@@ -26,7 +26,7 @@ class Matmul(Strategy):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """The ``dw`` product and ``dout``'s copy; nothing for the forward pass."""
+        """Declare the ``dw`` product and ``dout``'s copy; nothing for the forward."""
         return {**dw_product(layer, backward),
                 **dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}

@@ -29,8 +29,11 @@ class Shift(Strategy):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Padded band, filters per tap, one tap's slice, a product (forward)
-        or the padded gradient (backward), ``dw`` product and ``dout``."""
+        """Declare the padded band, filters per tap and one tap's slice.
+
+        Then a product (forward), or the padded gradient, the ``dw``
+        product and ``dout``'s copy (backward).
+        """
         g, pix = layer.g, n * rows * layer.g.out[1]
         tap_filters = ((*g.kernel, layer.groups, layer.Cg, layer.Fg) if backward
                        else (*g.kernel, layer.groups, layer.Fg, layer.Cg))
@@ -58,7 +61,7 @@ class Shift(Strategy):
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
-        """The first tap writes ``o``, every other one adds its product."""
+        """Write the first tap's product into ``o``, add every other one's."""
         g, Cg, Fg = layer.g, layer.Cg, layer.Fg
         m, ow = xp.shape[0], g.out[1]
         r = o.shape[2] // ow

@@ -44,8 +44,11 @@ class Wide(Strategy):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Padded band (even without padding), columns and a product (forward)
-        or ``dout`` (backward) on the wide grid, ``dw`` product."""
+        """Declare the padded band (even without padding) and the wide grid.
+
+        Columns and a product (forward) or ``dout`` (backward) on the wide
+        grid, and the ``dw`` product.
+        """
         wide = n * rows * layer.g.padded[1]
         return {**padded_input(layer, n, rows, always=True),
                 "cols": Buffer((layer.K, wide)),
