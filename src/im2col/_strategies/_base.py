@@ -142,11 +142,16 @@ def gradient_band(bufs: dict[str, np.ndarray], spare: np.ndarray | None,
 
 
 def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
-    """``out[group] = w2[group] @ cols[group]`` on 2-D ``(rows, pixels)`` blocks."""
+    """``out[group] = w2[group] @ cols[group]``, group by group.
+
+    The groups are cut along the second-last axis: ``cols`` is ``(..., K,
+    pixels)`` (``K = C*kh*kw``), ``out`` ``(..., F, pixels)``; a leading
+    axis of images is broadcast.
+    """
     rg, Fg = layer.Cg * layer.g.taps, layer.Fg
     for k in range(layer.groups):
-        np.matmul(layer.w2[k], cols[k * rg : (k + 1) * rg],
-                  out=out[k * Fg : (k + 1) * Fg])
+        np.matmul(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
+                  out=out[..., k * Fg : (k + 1) * Fg, :])
 
 
 def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,

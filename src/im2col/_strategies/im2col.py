@@ -11,16 +11,8 @@ import numpy as np
 from .._columns import add_taps
 from .._layer import Layer
 from .._view import windows
-from ._base import (
-    Buffer,
-    Buffers,
-    Strategy,
-    dout_copy,
-    dout_rows,
-    dw_product,
-    gradient_band,
-    padded_input,
-)
+from . import _base
+from ._base import Buffer, Buffers, Strategy
 
 
 class Im2col(Strategy):
@@ -31,10 +23,10 @@ class Im2col(Strategy):
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
         """Declare the padded band, columns, the ``dw`` product and ``dout``."""
-        return {**padded_input(layer, n, rows),
+        return {**_base.padded_input(layer, n, rows),
                 "cols": Buffer((n, layer.K, rows * layer.g.out[1])),
-                **dw_product(layer, backward),
-                **dout_copy(layer, n, rows, backward=backward,
+                **_base.dw_product(layer, backward),
+                **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
     def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
@@ -51,32 +43,36 @@ class Im2col(Strategy):
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
         """One GEMM per group straight into the output slice."""
-        c = self.columns(bufs, layer, xp)
-        rg, Fg = layer.Cg * layer.g.taps, layer.Fg
-        for k in range(layer.groups):
-            np.matmul(layer.w2[k], c[:, k * rg : (k + 1) * rg],
-                      out=o[:, k * Fg : (k + 1) * Fg])
+        _base.group_gemms(layer, self.columns(bufs, layer, xp), o)
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
                  dw: np.ndarray) -> np.ndarray:
-        """``dw`` image by image, column gradient over the columns, col2im."""
-        g = layer.g
+        """``dw``, the column gradient over the columns, then col2im."""
         c = self.columns(bufs, layer, xp)
-        m, r, ow = c.shape[0], dout.shape[2], g.out[1]
-        d = dout_rows(bufs, dout)
-        rg, Fg, tmp = layer.Cg * g.taps, layer.Fg, bufs["tmp"]
+        self.gradients(bufs, layer, c, dout, dw)
+        m, r = dout.shape[0], dout.shape[2]
+        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
+        add_taps(dxp, self.taps(layer, c, m, r), layer.g, r)
+        return dxp
+
+    def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
+                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray) -> None:
+        """Add ``dout @ c.T`` into ``dw`` image by image; write ``w.T @ dout`` over ``c``."""
+        d = _base.dout_rows(bufs, dout)
+        rg, Fg, tmp = layer.Cg * layer.g.taps, layer.Fg, bufs["tmp"]
         for k in range(layer.groups):
             dk = d[:, k * Fg : (k + 1) * Fg]
             ck = c[:, k * rg : (k + 1) * rg]
-            for q in range(m):
+            for q in range(c.shape[0]):
                 np.matmul(dk[q], ck[q].T, out=tmp)
                 dw[k] += tmp
             np.matmul(layer.w2[k].T, dk, out=ck)  # columns are used up
-        dxp = gradient_band(bufs, xp, dxb)  # so is the padded input
-        add_taps(dxp, c.reshape(m, g.C, *g.kernel, r, ow).transpose(
-            2, 3, 0, 1, 4, 5), g, r)
-        return dxp
+
+    def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
+        """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
+        g = layer.g
+        return c.reshape(m, g.C, *g.kernel, r, g.out[1]).transpose(2, 3, 0, 1, 4, 5)
 
 
 IM2COL = Im2col()

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._columns import add_taps
 from .._layer import Layer
 from .._view import windows
-from ._base import (
-    Buffer,
-    Buffers,
-    Strategy,
-    dw_product,
-    gradient_band,
-    group_gemms,
-    group_grads,
-    padded_input,
-)
+from . import _base
+from ._base import Buffer, Buffers
+from .im2col import Im2col
 
 
-class Im2colT(Strategy):
-    """One GEMM per unit on cs231n-ordered columns."""
+class Im2colT(Im2col):
+    """One GEMM per unit on cs231n-ordered columns; backward as :class:`Im2col`."""
 
     name = "im2col_t"
     target_bytes = 8 * 2**20
@@ -34,10 +26,10 @@ class Im2colT(Strategy):
                 dout_contiguous: bool) -> Buffers:
         """Declare the padded band, columns, product (or ``dout``), ``dw`` product."""
         pix = n * rows * layer.g.out[1]
-        return {**padded_input(layer, n, rows),
+        return {**_base.padded_input(layer, n, rows),
                 "cols": Buffer((layer.K, pix)),
                 "prod": Buffer((layer.F, pix)),
-                **dw_product(layer, backward)}
+                **_base.dw_product(layer, backward)}
 
     def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray) -> np.ndarray:
@@ -55,23 +47,21 @@ class Im2colT(Strategy):
         c = self.columns(bufs, layer, xp)
         m, pix = o.shape[0], c.shape[1]
         p = bufs["prod"][:, :pix]
-        group_gemms(layer, c, p)
+        _base.group_gemms(layer, c, p)
         o[...] = p.reshape(layer.F, m, pix // m).transpose(1, 0, 2)
 
-    def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
-                 xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
-                 dw: np.ndarray) -> np.ndarray:
-        """``dw`` and the column gradient by one GEMM each, then col2im."""
-        g = layer.g
-        c = self.columns(bufs, layer, xp)
-        m, r, ow = dout.shape[0], dout.shape[2], g.out[1]
+    def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
+                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray) -> None:
+        """``dw`` and the column gradient by one GEMM each per group."""
+        m, r, ow = dout.shape[0], dout.shape[2], layer.g.out[1]
         da = bufs["prod"][:, : m * r * ow]
         da.reshape(layer.F, m, r, ow)[...] = dout.transpose(1, 0, 2, 3)
-        group_grads(layer, da, c, dw, bufs["tmp"])
-        dxp = gradient_band(bufs, xp, dxb)  # the padded input is used up
-        add_taps(dxp, c.reshape(g.C, *g.kernel, m, r, ow).transpose(
-            1, 2, 3, 0, 4, 5), g, r)
-        return dxp
+        _base.group_grads(layer, da, c, dw, bufs["tmp"])
+
+    def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
+        """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
+        g = layer.g
+        return c.reshape(g.C, *g.kernel, m, r, g.out[1]).transpose(1, 2, 3, 0, 4, 5)
 
 
 IM2COL_T = Im2colT()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from ._base import Buffers, Strategy, dout_copy, dout_rows, dw_product
+from . import _base
+from ._base import Buffers, Strategy
 
 
 class Matmul(Strategy):
@@ -27,19 +28,15 @@ class Matmul(Strategy):
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
         """Declare the ``dw`` product and ``dout``'s copy; nothing for the forward."""
-        return {**dw_product(layer, backward),
-                **dout_copy(layer, n, rows, backward=backward,
+        return {**_base.dw_product(layer, backward),
+                **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
         """One batched GEMM per group straight into the output."""
         m, C, H, W = xp.shape
-        x3 = xp.reshape(m, C, H * W)
-        Cg, Fg = layer.Cg, layer.Fg
-        for k in range(layer.groups):
-            np.matmul(layer.w2[k], x3[:, k * Cg : (k + 1) * Cg],
-                      out=o[:, k * Fg : (k + 1) * Fg])
+        _base.group_gemms(layer, xp.reshape(m, C, H * W), o)
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
@@ -48,7 +45,7 @@ class Matmul(Strategy):
         m, C, H, W = xp.shape
         x3 = xp.reshape(m, C, H * W)
         dx3 = dxb.reshape(m, C, H * W)
-        d = dout_rows(bufs, dout)
+        d = _base.dout_rows(bufs, dout)
         Cg, Fg, tmp = layer.Cg, layer.Fg, bufs["tmp"]
         for k in range(layer.groups):
             w2k = layer.w2[k]

@@ -10,16 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from ._base import (
-    Buffer,
-    Buffers,
-    Strategy,
-    dout_copy,
-    dout_rows,
-    dw_product,
-    gradient_band,
-    padded_input,
-)
+from . import _base
+from ._base import Buffer, Buffers, Strategy
 
 
 class Shift(Strategy):
@@ -37,15 +29,15 @@ class Shift(Strategy):
         g, pix = layer.g, n * rows * layer.g.out[1]
         tap_filters = ((*g.kernel, layer.groups, layer.Cg, layer.Fg) if backward
                        else (*g.kernel, layer.groups, layer.Fg, layer.Cg))
-        out: Buffers = {**padded_input(layer, n, rows),
+        out: Buffers = {**_base.padded_input(layer, n, rows),
                         "wt": Buffer(tap_filters),
                         "tap": Buffer((n, g.C, pix // n))}
         if backward:
-            grad = padded_input(layer, n, rows)
+            grad = _base.padded_input(layer, n, rows)
             if grad:
                 out["grad"] = grad["padded"]
-            out.update(dw_product(layer, backward, cols=layer.Cg))
-            out.update(dout_copy(layer, n, rows, backward=backward,
+            out.update(_base.dw_product(layer, backward, cols=layer.Cg))
+            out.update(_base.dout_copy(layer, n, rows, backward=backward,
                                  dout_contiguous=dout_contiguous))
         else:
             out["prod"] = Buffer((n, layer.F, pix // n))
@@ -83,9 +75,9 @@ class Shift(Strategy):
         """Per tap: ``dw[..., i, j]`` and the tap's input gradient, added back."""
         g, Cg, Fg = layer.g, layer.Cg, layer.Fg
         m, r, ow = xp.shape[0], dout.shape[2], g.out[1]
-        d = dout_rows(bufs, dout)
+        d = _base.dout_rows(bufs, dout)
         grad = bufs.get("grad")
-        dxp = gradient_band(bufs, None if grad is None else grad[
+        dxp = _base.gradient_band(bufs, None if grad is None else grad[
             :m, :, : xp.shape[2]], dxb)
         t, tmp, wt = bufs["tap"][:m, :, : r * ow], bufs["tmp"], bufs["wt"]
         dw5 = dw.reshape(layer.groups, Fg, Cg, *g.kernel)

@@ -20,16 +20,8 @@ import numpy as np
 
 from .._layer import Layer
 from .._view import reshaped, wide_view
-from ._base import (
-    Buffer,
-    Buffers,
-    Strategy,
-    dw_product,
-    gradient_band,
-    group_gemms,
-    group_grads,
-    padded_input,
-)
+from . import _base
+from ._base import Buffer, Buffers, Strategy
 
 
 class Wide(Strategy):
@@ -50,10 +42,10 @@ class Wide(Strategy):
         grid, and the ``dw`` product.
         """
         wide = n * rows * layer.g.padded[1]
-        return {**padded_input(layer, n, rows, always=True),
+        return {**_base.padded_input(layer, n, rows, always=True),
                 "cols": Buffer((layer.K, wide)),
                 "prod": Buffer((layer.F, wide)),
-                **dw_product(layer, backward)}
+                **_base.dw_product(layer, backward)}
 
     def per_image(self, layer: Layer) -> int:
         """Columns of one image on the wide grid."""
@@ -81,7 +73,7 @@ class Wide(Strategy):
         wp, ow, m = g.padded[1], g.out[1], xp.shape[0]
         r = c.shape[1] // (m * wp)
         p = bufs["prod"][:, : m * r * wp]
-        group_gemms(layer, c, p)
+        _base.group_gemms(layer, c, p)
         reshaped(o, (m, layer.F, r, ow))[...] = p.reshape(
             layer.F, m, r, wp)[..., :ow].transpose(1, 0, 2, 3)
 
@@ -98,8 +90,8 @@ class Wide(Strategy):
         d4 = reshaped(da, (layer.F, m, r, wp))
         d4[..., :ow] = dout.transpose(1, 0, 2, 3)
         d4[..., ow:] = 0  # discarded columns add nothing
-        group_grads(layer, da, c, dw, bufs["tmp"])
-        dxp = gradient_band(bufs, xp, dxb)  # the padded input is used up
+        _base.group_grads(layer, da, c, dw, bufs["tmp"])
+        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
         hb = dxp.shape[2]
         span = (hb - (kh - 1) * dh - 1) * wp + ow
         flat = reshaped(dxp, (m, g.C, hb * wp)).transpose(1, 0, 2)
