@@ -125,47 +125,33 @@ def test_cost_is_the_bytes_of_the_arrays(xs: Any, ws: Any, opts: Any,
 @pytest.mark.parametrize(("xs", "ws", "opts"), CASES)
 @pytest.mark.parametrize("budget", [10**9, 1_000_000, 400_000, 300_000])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_forward_stays_within_budget(xs: Any, ws: Any, opts: Any, budget: int,
-                                     workers: int) -> None:
-    x, w, b, _ = conv_arrays(xs, ws, **opts)
-    below, enough = smallest_need(xs, ws, opts, x, backward=False)
+@pytest.mark.parametrize("backward", [False, True])
+def test_calls_stay_within_budget(xs: Any, ws: Any, opts: Any, budget: int,
+                                  workers: int, backward: bool) -> None:
+    """Either the call fits ``max_memory`` and gives the unbudgeted result,
+    or it fails naming the smallest plan, only where no strategy fits."""
+    x, w, b, dout = conv_arrays(xs, ws, **opts)
+    below, enough = smallest_need(xs, ws, opts, x, backward=backward)
+
+    def call(**kw: Any) -> Any:
+        if backward:
+            return conv2d_backward(dout, x, w, **opts, **kw)
+        return conv2d(x, w, b, **opts, **kw)
+
     with threads_for_tiny_calls():
         if budget < below:
             with pytest.raises(ValueError, match="smallest plan needs"):
-                conv2d(x, w, b, max_memory=budget, workers=workers, **opts)
+                call(max_memory=budget, workers=workers)
             return
         try:
-            out, peak = peak_memory(conv2d, x, w, b, max_memory=budget,
-                                    workers=workers, **opts)
+            got, peak = peak_memory(call, max_memory=budget, workers=workers)
         except ValueError:
             assert budget < enough
             return
-    assert _extra(out, peak) <= budget
-    np.testing.assert_allclose(out, conv2d(x, w, b, **opts), rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize(("xs", "ws", "opts"), CASES)
-@pytest.mark.parametrize("budget", [10**9, 1_000_000, 400_000, 300_000])
-@pytest.mark.parametrize("workers", [1, 2])
-def test_backward_stays_within_budget(xs: Any, ws: Any, opts: Any, budget: int,
-                                      workers: int) -> None:
-    x, w, _, dout = conv_arrays(xs, ws, **opts)
-    below, enough = smallest_need(xs, ws, opts, x, backward=True)
-    with threads_for_tiny_calls():
-        if budget < below:
-            with pytest.raises(ValueError, match="smallest plan needs"):
-                conv2d_backward(dout, x, w, max_memory=budget, workers=workers,
-                                **opts)
-            return
-        try:
-            grads, peak = peak_memory(conv2d_backward, dout, x, w,
-                                      max_memory=budget, workers=workers, **opts)
-        except ValueError:
-            assert budget < enough
-            return
-    assert _extra(grads, peak) <= budget
-    assert_each_close(grads, conv2d_backward(dout, x, w, **opts), rtol=1e-11,
-                      atol=1e-11)
+    assert _extra(got, peak) <= budget
+    want, tol = call(), 1e-11 if backward else 1e-12
+    assert_each_close(got if backward else [got], want if backward else [want],
+                      rtol=tol, atol=tol)
 
 
 def test_budget_is_honoured_for_a_large_batch() -> None:
