@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided
 
 from ._checks import Pair, as_array, as_pair, output_size
@@ -137,14 +136,29 @@ def reshaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def check_inside(view: np.ndarray, base: np.ndarray) -> None:
     """Raise ``ValueError`` unless every byte ``view`` can reach is in ``base``.
 
+    ``view`` is ``as_strided(base, ...)``, so both start at the same element;
+    the bytes each reaches are found from its shape and strides (what
+    ``numpy.lib.array_utils.byte_bounds`` computes, without its overhead).
     ``as_strided`` checks nothing before NumPy 2.5; this is the check.
     """
     if view.size == 0:
         return
-    lo, hi = byte_bounds(view)
-    base_lo, base_hi = byte_bounds(base)
+    lo, hi = _reach(view)
+    base_lo, base_hi = _reach(base)
     if lo < base_lo or hi > base_hi:
         raise ValueError(
             f"strided view reaches bytes [{lo - base_lo}, {hi - base_lo}) of a "
             f"buffer of {base_hi - base_lo} bytes"
         )
+
+
+def _reach(a: np.ndarray) -> tuple[int, int]:
+    """Bytes ``[lo, hi)`` a non-empty array reaches, from its first element."""
+    lo = hi = 0
+    for k in range(a.ndim):
+        step = (a.shape[k] - 1) * a.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize
