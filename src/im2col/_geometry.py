@@ -89,14 +89,9 @@ def geometry(
     return Geometry(N, C, H, W, kernel, s, d, pad, (oh, ow))
 
 
-def pad_input(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
-    """Return ``x`` zero padded as ``g`` says, as a new C-ordered array.
-
-    With ``out`` (a zeroed buffer of the padded shape, or one whose border is
-    still zero from an earlier call) only the interior is written.
-    """
-    if out is None:
-        out = np.zeros((x.shape[0], g.C, *g.padded), dtype=x.dtype)
+def pad_input(x: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return ``x`` zero padded as ``g`` says, as a new C-ordered array."""
+    out = np.zeros((x.shape[0], g.C, *g.padded), dtype=x.dtype)
     rows, cols = g.interior()
     out[:, :, rows, cols] = x
     return out
