@@ -37,7 +37,6 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.depth = 0  # calls inside their single-BLAS-thread section
-        self.saved = 1  # BLAS threads before the first of them
         self.limiter: Any = None
         self.blas: Any = None
         self.pool: ThreadPoolExecutor | None = None
@@ -80,11 +79,9 @@ def alone() -> bool:
 
 def default_workers() -> int:
     """Workers of ``workers=None``: see the module's docstring."""
-    if not alone():
+    if not alone():  # also while another thread's call holds BLAS at one
         return 1
-    with _state.lock:
-        threads = _state.saved if _state.depth else _blas_threads()
-    return max(1, min(threads, cpus()))
+    return max(1, min(_blas_threads(), cpus()))
 
 
 @contextmanager
@@ -92,7 +89,6 @@ def _one_blas_thread() -> Iterator[None]:
     """Limit BLAS to one thread; the last of overlapping calls restores it."""
     with _state.lock:
         if _state.depth == 0:
-            _state.saved = _blas_threads()
             _state.limiter = _blas().limit(limits=1)
         _state.depth += 1
     try:
