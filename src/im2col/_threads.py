@@ -69,12 +69,9 @@ def alone() -> bool:
 
     Then no other thread exists to see a process-wide BLAS limit while a
     call runs, nor can one start: the only thread that could start it is
-    inside the call.
+    inside the call. (A pool thread not yet counted makes this False.)
     """
-    me = threading.current_thread()
-    with _state.lock:
-        ours = set(_state.threads)
-    return all(t is me or t in ours for t in threading.enumerate())
+    return threading.active_count() == 1 + len(_state.threads)
 
 
 def default_workers() -> int:
