@@ -20,7 +20,7 @@ class Im2colT(Im2col):
     """One GEMM per unit on cs231n-ordered columns; backward as :class:`Im2col`."""
 
     name = "im2col_t"
-    target_bytes = 8 * 2**20
+    target_bytes = 8 * 2**20  # its one GEMM per unit wants wider units
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:

@@ -28,7 +28,7 @@ class Wide(Strategy):
     """One GEMM per unit on the wide grid of ``rows`` by ``Wp`` outputs."""
 
     name = "wide"
-    target_bytes = 8 * 2**20
+    target_bytes = 8 * 2**20  # its one GEMM per unit wants wider units
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
         """Stride 1 only: a tap's windows must be one contiguous run."""
