@@ -34,7 +34,7 @@ def test_a_worker_allocates_what_its_strategy_declares(
     layer = _layer(x, w, opts)
     p = Plan(strategy, 2, max(1, layer.g.out[0] // 2))
     declared = extra_bytes(layer, p, x.itemsize, backward=backward)
-    bufs, peak = peak_memory(_run._buffers, layer, p, x, backward=backward)
+    bufs, peak = peak_memory(_run.worker_buffers, layer, p, x, backward=backward)
     assert sum(a.nbytes for a in bufs.values()) == declared
     assert declared <= peak <= declared + 4096  # and a few Python objects
 

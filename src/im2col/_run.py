@@ -43,8 +43,9 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
         dw += d
 
 
-def _buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
-             dout_contiguous: bool = True) -> dict[str, np.ndarray]:
+def worker_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
+                   dout_contiguous: bool = True) -> dict[str, np.ndarray]:
+    """Allocate the buffers one worker's strategy declares, filled where fixed."""
     strategy = STRATEGIES[plan.strategy]
     bufs = allocate(strategy.buffers(layer, plan.images, plan.rows,
                                      backward=backward,
@@ -57,7 +58,7 @@ def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
                    plan: Plan, out: np.ndarray, lo: int, hi: int) -> None:
     """Write images ``[lo, hi)`` of the convolution into ``out``."""
     g, strategy = layer.g, STRATEGIES[plan.strategy]
-    bufs = _buffers(layer, plan, x, backward=False)
+    bufs = worker_buffers(layer, plan, x, backward=False)
     ow, sh = g.out[1], g.stride[0]
     for n0, n1, y0, y1 in plan.units(g, lo, hi):
         r0 = y0 * sh
@@ -73,7 +74,7 @@ def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
                     dx: np.ndarray, dw: np.ndarray, lo: int, hi: int) -> None:
     """Add the gradients of images ``[lo, hi)`` into ``dx`` and ``dw``."""
     g, strategy = layer.g, STRATEGIES[plan.strategy]
-    bufs = _buffers(layer, plan, x, backward=True,
+    bufs = worker_buffers(layer, plan, x, backward=True,
                     dout_contiguous=dout.flags.c_contiguous)
     pad = bufs.get("padded")
     (top, _), (left, _) = g.padding
