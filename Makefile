@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: serve test lint build bench bench-quick chromium clean help
+.PHONY: serve test lint build bench chromium clean help
 
 help:
 	@echo "make serve   - serve the site on http://127.0.0.1:8000"

@@ -18,7 +18,8 @@ from docs.examples.cs231n_strided import strided_backward, strided_forward
 from numpy.lib.stride_tricks import sliding_window_view
 
 from im2col import _conv
-from im2col._strategies import STRATEGIES, matmul_ok, wide_ok
+from im2col._plan import plan
+from im2col._strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -114,19 +115,17 @@ def einsum_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
 
 def strategies(shape: Shape, x: np.ndarray) -> list[str]:
     """The internal strategies that apply to ``shape``."""
-    layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
-                         padding=shape.pad, dilation=1, groups=1)
-    ok = {"matmul": matmul_ok(layer, x), "wide": wide_ok(layer)}
-    return [s for s in STRATEGIES if ok.get(s, True)]
+    layer = _conv.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+                           padding=shape.pad, dilation=1, groups=1)
+    return [name for name, s in STRATEGIES.items() if s.unfit(layer, x) is None]
 
 
 def default_plan(shape: Shape, x: np.ndarray, *, backward: bool) -> str:
     """Strategy, images per unit and workers that conv2d picks (call it
     under the run's thread limit: the workers follow BLAS's threads)."""
-    layer = _conv._layer(x, np.empty(shape.w, x.dtype), stride=shape.stride,
-                         padding=shape.pad, dilation=1, groups=1)
-    p = _conv.plan(layer, x, None, backward=backward,
-                   workers=_conv._workers(None))
+    layer = _conv.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+                           padding=shape.pad, dilation=1, groups=1)
+    p = plan(layer, x, None, backward=backward, workers=_conv.workers_of(None))
     band = f", {p.rows} rows" if p.rows < shape.out[0] else ""
     return f"{p.strategy}, {p.images} img{band}, {p.workers} workers"
 

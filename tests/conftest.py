@@ -1,18 +1,33 @@
-"""Fixtures shared by the test suite."""
+"""Fixtures and the Hypothesis profile shared by the test suite.
+
+The ``im2col`` profile is registered and loaded here, so every test file
+runs with it, alone or with the others: no deadline (the machine is shared
+and busy), derandomized (every run tries the same examples, so a failure
+reproduces), no example database written into the tree. Set
+``HYPOTHESIS_PROFILE=random`` to explore with fresh seeds.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from im2col import _conv
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile(
+    "im2col", deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+)
+settings.register_profile(
+    "random", deadline=None, derandomize=False, database=None,
+    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "im2col"))
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +46,3 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if proc.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}")
     return out
-
-
-@pytest.fixture(scope="session", autouse=True)
-def threads_for_tiny_calls() -> Iterator[None]:
-    """Give even the tests' tiny convolutions worker threads (by default a
-    call needs ``WORK_PER_WORKER`` multiply-adds per worker), so that every
-    property test runs the threaded path as well as the strategies."""
-    before = _conv.WORK_PER_WORKER
-    _conv.WORK_PER_WORKER = 1
-    yield
-    _conv.WORK_PER_WORKER = before

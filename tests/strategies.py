@@ -1,30 +1,21 @@
-"""Hypothesis strategies and the test profile shared by the package's tests.
+"""Hypothesis strategies, the array builder and the helpers of the package's tests.
 
-Importing this module registers and loads the ``im2col`` profile: no
-deadline (the machine is shared and busy), derandomized (every run tries the
-same examples, so a failure reproduces), no example database written into
-the tree. Set ``HYPOTHESIS_PROFILE=random`` to explore with fresh seeds.
+The Hypothesis profile is registered in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+from unittest import mock
 
 import numpy as np
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-settings.register_profile(
-    "im2col", deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
-)
-settings.register_profile(
-    "random", deadline=None, derandomize=False, database=None,
-    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "im2col"))
+from im2col import _plan
+from tests import reference as ref
 
 FLOATS = (np.float32, np.float64)
 
@@ -90,6 +81,47 @@ def random_array(seed: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return rng.standard_normal(shape).astype(dtype)
 
 
+class Arrays(NamedTuple):
+    """The arrays of one convolution: input, filters, bias, upstream gradient."""
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    dout: np.ndarray
+
+
+def conv_arrays(x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+                dtype: Any = np.float64, seed: int = 0, **options: Any) -> Arrays:
+    """Standard normal ``x, w, b, dout`` of a convolution, reproducibly.
+
+    ``options`` (``stride``, ``padding``, ``dilation``) give ``dout``'s
+    shape; ``w_shape[1]`` may be ``C/groups``.
+    """
+    g = ref.Geometry(tuple(x_shape), tuple(w_shape[2:]), options.get("stride", 1),
+                     options.get("padding", 0), options.get("dilation", 1))
+    return Arrays(random_array(seed, x_shape, dtype),
+                  random_array(seed + 1, w_shape, dtype),
+                  random_array(seed + 2, (w_shape[0],), dtype),
+                  random_array(seed + 3, (x_shape[0], w_shape[0], g.oh, g.ow),
+                               dtype))
+
+
+@contextmanager
+def threads_for_tiny_calls() -> Iterator[None]:
+    """Inside the block, even a tiny convolution may get worker threads (by
+    default a worker needs millions of multiply-adds), so tests run the
+    threaded path on small shapes."""
+    with mock.patch.object(_plan, "WORK_PER_WORKER", 1):
+        yield
+
+
+def assert_each_close(got: Any, want: Any, **tolerances: Any) -> None:
+    """``assert_allclose`` on each pair of two equally long sequences of arrays."""
+    assert len(got) == len(want)
+    for k in range(len(got)):
+        np.testing.assert_allclose(got[k], want[k], **tolerances)
+
+
 def tolerance(dtype: Any) -> dict[str, float]:
     """``assert_allclose`` tolerances for results of ``dtype`` against float64."""
     if np.dtype(dtype) == np.float32:
@@ -130,6 +162,11 @@ class Case:
         """``stride``, ``padding``, ``dilation`` as keyword arguments."""
         return {"stride": self.stride, "padding": self.padding,
                 "dilation": self.dilation}
+
+    def arrays(self, dtype: Any) -> Arrays:
+        """The case's ``x, w, b, dout`` (see :func:`conv_arrays`)."""
+        return conv_arrays(self.x_shape, self.w_shape, dtype, self.seed,
+                           **self.options())
 
 
 def _pair_of(values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:

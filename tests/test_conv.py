@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as torch_f
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from im2col import conv2d, conv2d_backward
+from im2col._conv import workers_of
 from tests import reference as ref
-from tests.strategies import (
-    Case,
-    cases,
-    floats,
-    lay_out,
-    layouts,
-    random_array,
-    tolerance,
-)
-
-
-def arrays(case: Case, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = random_array(case.seed, case.x_shape, dtype)
-    w = random_array(case.seed + 1, case.w_shape, dtype)
-    b = random_array(case.seed + 2, (case.F,), dtype)
-    return x, w, b
+from tests.strategies import Case, cases, floats, lay_out, layouts, tolerance
 
 
 @settings(max_examples=300)
@@ -38,7 +23,7 @@ def arrays(case: Case, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_conv2d_matches_loops(
     case: Case, dtype: Any, x_layout: str, w_layout: str, bias: bool
 ) -> None:
-    x, w, b = arrays(case, dtype)
+    x, w, b, _ = case.arrays(dtype)
     kwargs = {**case.options(), "groups": case.groups}
     out = conv2d(lay_out(x, x_layout), lay_out(w, w_layout), b if bias else None,
                  **kwargs)
@@ -54,11 +39,8 @@ def test_conv2d_matches_loops(
 def test_conv2d_backward_matches_loops(
     case: Case, dtype: Any, x_layout: str, w_layout: str, d_layout: str
 ) -> None:
-    x, w, _ = arrays(case, dtype)
+    x, w, _, dout = case.arrays(dtype)
     kwargs = {**case.options(), "groups": case.groups}
-    g = ref.Geometry(case.x_shape, case.kernel, case.stride, case.padding,
-                     case.dilation)
-    dout = random_array(case.seed + 3, (case.N, case.F, g.oh, g.ow), dtype)
     dx, dw, db = conv2d_backward(lay_out(dout, d_layout), lay_out(x, x_layout),
                                  lay_out(w, w_layout), **kwargs)
     ex, ew, eb = ref.conv2d_backward(dout, x, w, **kwargs)
@@ -119,13 +101,12 @@ def budgets(smallest: int, per_image: int) -> list[int | None]:
 def test_max_memory_does_not_change_results(case: Case, layout: str) -> None:
     """Any budget, from the smallest accepted up, gives the same forward and
     backward results (up to rounding: units may sum dw in another order)."""
-    x, w, b = arrays(case, np.float64)
+    x, w, b, dout = case.arrays(np.float64)
     x = lay_out(x, layout)
     kwargs = {**case.options(), "groups": case.groups}
     g = ref.Geometry(case.x_shape, case.kernel, case.stride, case.padding,
                      case.dilation)
     per_image = case.C * case.kh * case.kw * g.oh * g.ow * 8
-    dout = random_array(case.seed + 3, (case.N, case.F, g.oh, g.ow), np.float64)
 
     def forward(m: int | None) -> np.ndarray:
         return conv2d(x, w, b, max_memory=m, **kwargs)
@@ -221,8 +202,9 @@ def test_matches_torch(
     x = rng.normal(size=x_shape).astype(dtype)
     w = rng.normal(size=w_shape).astype(dtype)
     b = rng.normal(size=w_shape[0]).astype(dtype)
+    torch = pytest.importorskip("torch", reason="PyTorch (the bench extra) is not installed")
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    tout = torch_f.conv2d(tx, tw, tb, **options)
+    tout = torch.nn.functional.conv2d(tx, tw, tb, **options)
     out = conv2d(x, w, b, **options)
     tol = tolerance(dtype)
     np.testing.assert_allclose(out, tout.detach().numpy(), **tol)
@@ -233,3 +215,10 @@ def test_matches_torch(
     for got, tensor in ((dx, tx), (dw, tw), (db, tb)):
         assert tensor.grad is not None
         np.testing.assert_allclose(got, tensor.grad.numpy(), **tol)
+
+
+# ---------------------------------------------------------------- workers
+
+def test_explicit_workers_are_capped_at_the_cpus() -> None:
+    assert workers_of(10_000) == len(os.sched_getaffinity(0))
+    assert workers_of(1) == 1

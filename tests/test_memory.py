@@ -12,7 +12,7 @@ from hypothesis import given, settings
 import im2col.cs231n as cs
 from im2col import MemoryBill, conv2d, im2col, memory_bill, peak_memory
 from tests import reference as ref
-from tests.strategies import Case, cases, cs231n_cases, floats, random_array
+from tests.strategies import Case, cases, cs231n_cases, floats
 
 #: Allowance for NumPy's small temporaries (ufunc buffers, index arrays).
 SLACK = 64 * 1024
@@ -21,8 +21,7 @@ SLACK = 64 * 1024
 @settings(max_examples=80)
 @given(case=cases(groups=False), dtype=floats)
 def test_bill_figures_are_the_nbytes_of_the_arrays(case: Case, dtype: Any) -> None:
-    x = random_array(case.seed, case.x_shape, dtype)
-    w = random_array(case.seed + 1, case.w_shape, dtype)
+    x, w, _, _ = case.arrays(dtype)
     bill = memory_bill(case.x_shape, case.w_shape, dtype=dtype, **case.options())
     assert isinstance(bill, MemoryBill)
     g = ref.Geometry(case.x_shape, case.kernel, case.stride, case.padding,
@@ -43,9 +42,7 @@ def test_bill_figures_are_the_nbytes_of_the_arrays(case: Case, dtype: Any) -> No
 @settings(max_examples=40)
 @given(case=cs231n_cases(), dtype=floats)
 def test_bill_matches_the_cs231n_layer_arrays(case: Case, dtype: Any) -> None:
-    x = random_array(case.seed, case.x_shape, dtype)
-    w = random_array(case.seed + 1, case.w_shape, dtype)
-    b = random_array(case.seed + 2, (case.F,), dtype)
+    x, w, b, _ = case.arrays(dtype)
     out, cache = cs.conv_forward_strides(x, w, b, {"stride": case.stride,
                                                    "pad": case.padding})
     bill = memory_bill(x.shape, w.shape, stride=case.stride, padding=case.padding,

@@ -5,6 +5,8 @@ and never hand out a writeable or out-of-bounds view. ``im2col.cs231n``
 holds drop-in replacements for cs231n's strided fast conv layer.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from ._columns import col2im, im2col
 from ._conv import conv2d, conv2d_backward
 from ._memory import MemoryBill, memory_bill, peak_memory
@@ -22,4 +24,7 @@ __all__ = [
     "peak_memory",
     "window_view",
 ]
-__version__ = "0.1.0"
+try:
+    __version__ = version("im2col")  # pyproject.toml's, the one place it is written
+except PackageNotFoundError:  # pragma: no cover - run from a source tree
+    __version__ = "unknown"

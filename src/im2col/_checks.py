@@ -128,12 +128,16 @@ def output_size(
     size: int, kernel: int, stride: int, pad: Pair, dilation: int, axis: str,
     name: str = "kernel_size",
 ) -> int:
-    """Output length along one axis; a ValueError naming ``name`` if none fits."""
+    """Output length along one axis; a ValueError naming ``name`` if none fits.
+
+    ``axis`` (``"height"``, ``"width"``) is named in the message unless empty.
+    """
     span = dilation * (kernel - 1) + 1
     padded = size + pad[0] + pad[1]
     if span > padded:
+        along = f" along {axis}" if axis else ""
         raise ValueError(
-            f"{name} along {axis} spans {span} elements (kernel {kernel}, "
+            f"{name}{along} spans {span} elements (kernel {kernel}, "
             f"dilation {dilation}), larger than the padded input {padded} "
             f"(size {size} + padding {pad[0]} + {pad[1]})"
         )

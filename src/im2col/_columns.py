@@ -148,9 +148,14 @@ def col2im(
     return np.ascontiguousarray(dxp[:, :, rows, columns])
 
 
-def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry) -> None:
-    """``dxp[..., tap (i, j) slices] += taps[i, j]`` for every kernel tap."""
+def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry,
+             rows: int | None = None) -> None:
+    """``dxp[..., tap (i, j) slices] += taps[i, j]`` for every kernel tap.
+
+    ``dxp`` is the padded input, or a band of it read by ``rows`` output
+    rows (see :meth:`Geometry.tap_slices`).
+    """
     for i in range(g.kernel[0]):
         for j in range(g.kernel[1]):
-            rows, cols = g.tap_slices(i, j)
-            dxp[:, :, rows, cols] += taps[i, j]
+            ys, xs = g.tap_slices(i, j, rows)
+            dxp[:, :, ys, xs] += taps[i, j]

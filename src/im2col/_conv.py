@@ -1,84 +1,32 @@
-"""conv2d forward and backward: im2col + GEMM, a few images at a time.
+"""conv2d forward and backward: the public functions and their argument checks.
 
 The full im2col matrix of cs231n's ``conv_forward_strides`` costs about
 ``kh*kw / stride**2`` times the input. Here the output is cut into units (a
 few images, or a band of output rows of one image) whose buffers fit the
-caches or a memory budget; each unit is padded, unfolded and multiplied
-straight into its slice of the NCHW output. :mod:`im2col._strategies` holds
-the loops; this module checks the arguments and picks the plan.
+caches or a memory budget: :mod:`im2col._plan` picks the plan,
+:mod:`im2col._run` walks it with a strategy of :mod:`im2col._strategies`
+on the workers of :mod:`im2col._threads`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from . import _run
 from ._checks import as_array, as_int, same_dtype
 from ._geometry import geometry
-from ._strategies import (
-    STRATEGIES,
-    Layer,
-    Plan,
-    backward,
-    extra_bytes,
-    forward,
-    matmul_ok,
-    wide_ok,
-)
+from ._layer import Layer
+from ._plan import plan
 from ._threads import cpus, default_workers
 
-#: Bytes set aside from ``max_memory`` for what a call allocates besides its
-#: planned buffers: NumPy's ufunc buffers (a strided ``+=`` buffers up to
-#: 8192 elements per operand, 192 KiB for three float64 operands) and
-#: Python objects.
-OVERHEAD = 256 * 2**10
 
-#: Default column bytes of the units in flight at once (one per worker) for
-#: the per-image GEMM (``im2col``) and for the one-GEMM-per-unit orders
-#: (``im2col_t``, ``wide``). Measured on a 2 MiB L2 machine: larger units
-#: gained nothing, smaller ones made the GEMMs narrow (``wide``, float32 S1
-#: backward: 1.13x the time with 4 images per unit instead of 11). With two
-#: workers, units of half this size were as fast or faster (float32 forward,
-#: S1 0.92x, S5 0.91x the time of full-size units, others within 4%).
-TARGET_BYTES = {"im2col": 4 * 2**20, "im2col_t": 8 * 2**20, "shift": 4 * 2**20,
-                "wide": 8 * 2**20}
-
-#: Fewest multiply-adds (twice the forward's for the backward pass) that
-#: make a worker thread worth its cost: handing a task to a pool thread and
-#: waiting for it took 76-96 us on the 2-core benchmark machine. Time with 2
-#: workers / time with 1 there, float32 forward (x; w; stride; padding):
-#: (8,16,16,16); (16,16,3,3); 1; 1 (4.7M) 1.57; (100,3,31,31); (25,3,3,3);
-#: 2; 1 (17.3M) 0.86; (4,3,32,32); (32,3,7,7); 1; 3 (19.3M) 1.15;
-#: (16,16,32,32); (16,16,3,3); 1; 1 (37.7M) 0.66; (10,3,32,32); (32,3,7,7);
-#: 1; 3 (48.2M) 0.74. Multiply-adds alone do not separate the 17M and 19M
-#: cases; 8 Mi picks two workers for both.
-WORK_PER_WORKER = 8 * 2**20
-
-#: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
-#: unit) beats one narrow GEMM per image.
-SMALL_IMAGE = 256
-
-#: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
-#: when the wide grid adds at most this fraction of GEMM columns,
-#: ``(Wp - ow) / ow``: its strided col2im becomes one contiguous add per
-#: kernel tap. Measured on the 2-core benchmark machine (2 threads, two
-#: interleaved runs of 7 and 9 rounds, ratio of medians to ``im2col``):
-#: backward S3 (32,64,56,56)*(64,64,3,3) pad 1 (waste 2/56) 0.88x the time
-#: in float32, 0.89x in float64; S1 (50,3,32,32)*(32,3,7,7) pad 3 (waste
-#: 6/32) 0.84-0.85x / 0.91-0.92x (there ``im2col_t`` does as well). Peak
-#: extra memory, float32: S3 7.9 -> 8.9 MiB, S1 3.7 -> 9.4 MiB (8 MiB of
-#: columns, as ``im2col_t``). The forward pass keeps ``im2col``: the longer
-#: copies save about what the extra columns cost (S1, S3 within 0.94-1.05x,
-#: S4 1.1x slower than ``im2col_t``).
-WIDE_WASTE = 0.25
-
-
-def _layer(
+def layer_of(
     x: np.ndarray, w: np.ndarray, *, stride: Any, padding: Any, dilation: Any,
     groups: Any,
 ) -> Layer:
+    """Check ``x``, ``w`` and the options together; return the call's layer."""
     x = as_array(x, "x", 4)
     w = as_array(w, "w", 4)
     same_dtype(x=x, w=w)
@@ -101,138 +49,11 @@ def _layer(
     return Layer(g, groups, F, np.ascontiguousarray(w), w_copy=w.nbytes)
 
 
-def plan(
-    layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
-    dout_contiguous: bool = True, strategy: str | None = None,
-    images: int | None = None, workers: int = 1,
-) -> Plan:
-    """Choose the strategy, unit size and workers of a call.
-
-    Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
-    padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
-    :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
-    layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
-    ``wide``; else ``im2col``; with as many images per unit as
-    ``TARGET_BYTES / workers`` of columns hold (at least one, and few
-    enough to leave a unit for each of ``workers``). ``workers`` is cut to
-    one per :data:`WORK_PER_WORKER` multiply-adds.
-    Under ``max_memory``, fewer images per unit; when one image does not
-    fit, ``shift`` (no column buffer) on one image, then bands of output
-    rows of one image, as many rows as fit; when nothing fits ``workers``
-    sets of buffers, the same search with one worker.
-    """
-    if max_memory is not None:
-        max_memory = as_int(max_memory, "max_memory", minimum=0)
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    g = layer.g
-    work = g.N * layer.F * layer.Cg * g.taps * g.out[0] * g.out[1]
-    work *= 2 if backward else 1
-    workers = max(1, min(workers, g.N, work // WORK_PER_WORKER))
-    if workers > 1:
-        p = _plan(layer, x, max_memory, backward=backward,
-                  dout_contiguous=dout_contiguous, strategy=strategy,
-                  images=images, workers=workers)
-        if p is not None:
-            return p
-    p = _plan(layer, x, max_memory, backward=backward,
-              dout_contiguous=dout_contiguous, strategy=strategy,
-              images=images, workers=1)
-    if p is None:  # pragma: no cover - _plan raises instead with one worker
-        raise AssertionError("no plan with one worker")
-    return p
-
-
-def _plan(
-    layer: Layer, x: np.ndarray, max_memory: int | None, *, backward: bool,
-    dout_contiguous: bool, strategy: str | None, images: int | None,
-    workers: int,
-) -> Plan | None:
-    """:func:`plan` for ``workers``; None if nothing fits, raise if one worker."""
-    g, item = layer.g, x.itemsize
-    oh, ow = g.out
-    wp = g.padded[1]
-    # every worker makes its own ufunc buffers: one OVERHEAD each
-    budget = None if max_memory is None else max_memory - workers * OVERHEAD
-
-    def make(name: str, n: int, rows: int) -> Plan:
-        # no more workers than there are shares of whole units
-        return Plan(name, n, rows, min(workers, -(-g.N // n)))
-
-    def cost(p: Plan) -> int:
-        return extra_bytes(layer, p, item, backward=backward,
-                           dout_contiguous=dout_contiguous)
-
-    def fits(p: Plan) -> bool:
-        return budget is None or cost(p) <= budget
-
-    if strategy == "matmul" or (strategy is None and matmul_ok(layer, x)):
-        if not matmul_ok(layer, x):
-            raise ValueError(
-                "strategy 'matmul' needs a 1x1 kernel, stride 1, no padding "
-                "and a C-ordered x"
-            )
-        p = make("matmul", -(-g.N // workers), oh)
-        if fits(p):
-            return p
-        strategy = None  # fall through to the budgeted search
-    if strategy == "wide" and not wide_ok(layer):
-        raise ValueError("strategy 'wide' needs stride 1")
-    if strategy is not None:
-        names = [strategy]
-    elif oh * ow < SMALL_IMAGE:
-        names = ["im2col_t", "shift"]
-    elif backward and wide_ok(layer) and wp - ow <= WIDE_WASTE * ow:
-        names = ["wide", "shift"]
-    else:
-        names = ["im2col", "shift"]
-    first = names[0]
-    if images is None:
-        per_image = layer.K * oh * (wp if first == "wide" else ow) * item
-        share = TARGET_BYTES[first] // workers  # the workers share the total
-        images = min(share // max(per_image, 1), -(-g.N // workers))
-    images = max(1, min(g.N, images))
-    p = make(first, images, oh)
-    if fits(p):
-        return p
-    # Under a budget: the most images of the preferred strategy, then one
-    # whole image of any strategy, then the most rows of one image.
-    for name in names:
-        most = images if name == first else 1
-        if fits(make(name, 1, oh)):
-            return make(name, _largest(
-                lambda k: fits(make(name, k, oh)), most), oh)  # noqa: B023
-    for name in names:
-        if fits(make(name, 1, 1)):
-            return make(name, 1, _largest(
-                lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
-    if workers > 1:
-        return None
-    need = min(cost(make(name, 1, 1)) for name in names) + OVERHEAD
-    raise ValueError(
-        f"max_memory={max_memory} bytes is below the {need} bytes the smallest "
-        f"plan needs (one output row of one image, plus {OVERHEAD} bytes set "
-        "aside for Python objects and small temporaries)"
-    )
-
-
-def _workers(workers: Any) -> int:
-    """``workers`` checked, at most the CPUs; by default as many as BLAS may use."""
+def workers_of(workers: Any) -> int:
+    """``workers`` checked, at most the CPUs; ``None``: :func:`default_workers`."""
     if workers is None:
         return default_workers()
     return min(as_int(workers, "workers", minimum=1), cpus())
-
-
-def _largest(fits: Callable[[int], bool], top: int) -> int:
-    """Largest ``k`` in ``[1, top]`` with ``fits(k)``, given ``fits(1)``."""
-    lo, hi = 1, top
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def conv2d(
@@ -272,23 +93,23 @@ def conv2d(
         array it returns: the highest total of bytes allocated during the
         call (as traced by :mod:`tracemalloc`, which is what
         :func:`im2col.peak_memory` reports) minus ``out.nbytes``. The work
-        buffers of all workers are planned to fit ``max_memory - workers *
-        OVERHEAD`` (``im2col._conv.OVERHEAD``, 256 KiB per worker, covers
-        NumPy's ufunc buffers and Python objects); a tight budget gets
-        smaller units, then bands of output rows, then another strategy,
-        and one worker only when nothing fits two. ``None`` (the default)
-        sizes units to the caches. A ``ValueError`` gives the smallest
-        budget that would work when even one output row of one image does
-        not fit.
+        buffers of all workers are planned to fit ``max_memory`` less 256
+        KiB per worker, set aside for NumPy's ufunc buffers and Python
+        objects; a tight budget gets smaller units, then bands of output
+        rows, then another strategy, and one worker only when nothing fits
+        two. ``None`` (the default) sizes units to the caches. A
+        ``ValueError`` gives the smallest budget that would work when even
+        one output row of one image does not fit.
     workers : int, optional
         Most threads that unfold and multiply shares of the images at once
-        (NumPy releases the GIL in both). ``None`` (the default): as many
-        as NumPy's BLAS may use when the call starts (``threadpoolctl``'s
-        ``threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` make it 1).
-        Never more than the CPUs or the images, and one per
-        ``im2col._conv.WORK_PER_WORKER`` multiply-adds: small calls run on
-        the calling thread. ``1`` runs every call there and leaves BLAS
-        alone. See Notes.
+        (NumPy releases the GIL in both); never more than the CPUs or the
+        images, and one per 8 Mi multiply-adds, so small calls run on the
+        calling thread. ``None`` (the default): as many as NumPy's BLAS may
+        use when the call starts (``threadpoolctl``'s
+        ``threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` make it 1),
+        but only when the calling thread is the process's only Python
+        thread; otherwise one. ``1`` runs the call on the calling thread
+        and leaves BLAS alone. See Notes.
 
     Returns
     -------
@@ -305,14 +126,18 @@ def conv2d(
 
     Notes
     -----
-    While more than one worker runs, the BLAS libraries that
-    :mod:`threadpoolctl` found at the first such call are limited to one
-    thread for the whole process, and the limit is lifted when the last
-    overlapping call ends: a matrix multiply made meanwhile by another
-    thread runs on one core. Programs that manage BLAS threads themselves
-    (or change them from another thread during a call) should pass
-    ``workers=1``. Where threadpoolctl finds no BLAS (Apple's Accelerate,
-    for one), the default is one worker.
+    Worker threads need BLAS single-threaded (BLAS's own threads would
+    compete with them for the cores), and BLAS's thread count is
+    process-wide. So while more than one worker runs, the BLAS libraries
+    that :mod:`threadpoolctl` found at the first such call are limited to
+    one thread, and the limit is lifted when the last overlapping call
+    ends. By default this happens only when no other Python thread exists
+    to see it; in a program with other threads (a notebook kernel has
+    some) the default call runs on the calling thread with BLAS as the
+    caller left it. Passing ``workers=n`` asks for the workers and the
+    limit: a matrix multiply made meanwhile by another thread runs on one
+    core. Where threadpoolctl finds no BLAS (Apple's Accelerate, for one),
+    the default is one worker.
 
     Examples
     --------
@@ -355,7 +180,7 @@ def _forward(
     images: int | None = None, workers: int | None = None,
 ) -> np.ndarray:
     """:func:`conv2d` with a forced ``strategy`` and ``images`` per unit."""
-    layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
+    layer = layer_of(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     if b is not None:
         b = as_array(b, "b", 1)
@@ -364,9 +189,9 @@ def _forward(
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
     g = layer.g
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
-             images=images, workers=_workers(workers))
+             images=images, workers=workers_of(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
-    forward(x, layer, b, p, out)
+    _run.forward(x, layer, b, p, out)
     return out.reshape(g.N, layer.F, *g.out)
 
 
@@ -396,9 +221,11 @@ def conv2d_backward(
         three arrays it returns (peak traced bytes minus
         ``dx.nbytes + dw.nbytes + db.nbytes``), as for :func:`conv2d`.
     workers : int, optional
-        As for :func:`conv2d`; each worker but the first sums its share of
-        ``dw`` apart, so ``dw`` may differ in the last bits with the number
-        of workers.
+        As for :func:`conv2d`: by default worker threads (with BLAS limited
+        to one thread while they run) only when the calling thread is the
+        process's only Python thread; ``workers=n`` asks for them and the
+        limit. Each worker but the first sums its share of ``dw`` apart, so
+        ``dw`` may differ in the last bits with the number of workers.
 
     Returns
     -------
@@ -446,7 +273,7 @@ def _backward(
     images: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`conv2d_backward` with a forced ``strategy`` and ``images``."""
-    layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
+    layer = layer_of(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     dout = as_array(dout, "dout", 4)
     same_dtype(x=x, dout=dout)
@@ -458,10 +285,10 @@ def _backward(
         )
     p = plan(layer, x, max_memory, backward=True,
              dout_contiguous=dout.flags.c_contiguous, strategy=strategy,
-             images=images, workers=_workers(workers))
+             images=images, workers=workers_of(workers))
     dx = np.zeros(x.shape, x.dtype)
     dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
-    backward(dout, x, layer, p, dx, dw)
+    _run.backward(dout, x, layer, p, dx, dw)
     db = np.empty(layer.F, x.dtype)
     for f in range(layer.F):
         db[f] = dout[:, f].sum()

@@ -40,13 +40,29 @@ class Geometry:
         """Kernel taps per channel, ``kh * kw``."""
         return self.kernel[0] * self.kernel[1]
 
-    def tap_slices(self, i: int, j: int) -> tuple[slice, slice]:
-        """Slices of the padded input read by kernel tap ``(i, j)``."""
+    def tap_slices(self, i: int, j: int, rows: int | None = None
+                   ) -> tuple[slice, slice]:
+        """Slices of the padded input read by kernel tap ``(i, j)``.
+
+        ``rows`` output rows (all ``oh`` by default) read a band of
+        :meth:`band_height` padded rows; the slices index that band.
+        """
         (sh, sw), (dh, dw), (oh, ow) = self.stride, self.dilation, self.out
+        rows = oh if rows is None else rows
         return (
-            slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(i * dh, i * dh + sh * (rows - 1) + 1, sh),
             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
         )
+
+    def band_height(self, rows: int) -> int:
+        """Return how many padded input rows ``rows`` output rows read."""
+        (sh, _), (dh, _), (kh, _) = self.stride, self.dilation, self.kernel
+        return (rows - 1) * sh + (kh - 1) * dh + 1
+
+    def input_rows(self, r0: int, r1: int) -> tuple[int, int]:
+        """Return the padded rows ``[a, e)`` of ``[r0, r1)`` that hold input rows."""
+        top = self.padding[0][0]
+        return max(r0, top), min(r1, top + self.H)
 
     def interior(self) -> tuple[slice, slice]:
         """Slices of the padded input that hold the unpadded input."""
@@ -73,14 +89,9 @@ def geometry(
     return Geometry(N, C, H, W, kernel, s, d, pad, (oh, ow))
 
 
-def pad_input(x: np.ndarray, g: Geometry, out: np.ndarray | None = None) -> np.ndarray:
-    """Return ``x`` zero padded as ``g`` says, as a new C-ordered array.
-
-    With ``out`` (a zeroed buffer of the padded shape, or one whose border is
-    still zero from an earlier call) only the interior is written.
-    """
-    if out is None:
-        out = np.zeros((x.shape[0], g.C, *g.padded), dtype=x.dtype)
+def pad_input(x: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return ``x`` zero padded as ``g`` says, as a new C-ordered array."""
+    out = np.zeros((x.shape[0], g.C, *g.padded), dtype=x.dtype)
     rows, cols = g.interior()
     out[:, :, rows, cols] = x
     return out

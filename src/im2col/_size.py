@@ -54,11 +54,11 @@ def conv_output_size(
     >>> conv_output_size(2, 5)
     Traceback (most recent call last):
     ...
-    ValueError: kernel_size along size spans 5 elements (kernel 5, dilation 1), larger than the padded input 2 (size 2 + padding 0 + 0)
+    ValueError: kernel_size spans 5 elements (kernel 5, dilation 1), larger than the padded input 2 (size 2 + padding 0 + 0)
     """
     n = as_int(size, "size", minimum=1)
     k = as_int(kernel_size, "kernel_size", minimum=1)
     s = as_int(stride, "stride", minimum=1)
     p = as_int(padding, "padding", minimum=0)
     d = as_int(dilation, "dilation", minimum=1)
-    return output_size(n, k, s, (p, p), d, "size")
+    return output_size(n, k, s, (p, p), d, "")

@@ -4,12 +4,17 @@ NumPy releases the GIL in its strided copies, its ufunc loops and
 ``matmul``, so Python threads that each unfold and multiply their own share
 of the images run in parallel. BLAS's own threads would compete with them
 for the cores, so while the shares run, the BLAS libraries that
-:mod:`threadpoolctl` found at the first such call are limited to one thread,
-process-wide; the limit is lifted when the last overlapping call ends. The
-default number of workers is the number of threads BLAS may use when the
-call starts, so ``threadpoolctl.threadpool_limits(1)`` or
-``OPENBLAS_NUM_THREADS=1`` makes every call single-threaded, as does a BLAS
-that threadpoolctl cannot see (then nothing is limited either).
+:mod:`threadpoolctl` found at the first such call are limited to one
+thread; the limit is lifted when the last overlapping call ends. That limit
+is process-wide, so it is only set when no other thread can see it:
+
+- ``workers=None`` (the default) runs worker threads only when the calling
+  thread is the process's only Python thread besides this module's pool
+  (:func:`alone`); then as many as BLAS may use when the call starts
+  (``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1``
+  make it one). Where other threads exist, the call runs on the calling
+  thread and leaves BLAS as it is.
+- ``workers=n`` asks for ``n`` workers and the limit, whatever else runs.
 """
 
 from __future__ import annotations
@@ -32,10 +37,10 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.depth = 0  # calls inside their single-BLAS-thread section
-        self.saved = 1  # BLAS threads before the first of them
         self.limiter: Any = None
         self.blas: Any = None
         self.pool: ThreadPoolExecutor | None = None
+        self.threads: set[threading.Thread] = set()  # the pool's
 
 
 _state = _State()
@@ -59,11 +64,21 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
+def alone() -> bool:
+    """Whether the calling thread is the only Python thread but the pool's.
+
+    Then no other thread exists to see a process-wide BLAS limit while a
+    call runs, nor can one start: the only thread that could start it is
+    inside the call. (A pool thread not yet counted makes this False.)
+    """
+    return threading.active_count() == 1 + len(_state.threads)
+
+
 def default_workers() -> int:
-    """Return the threads BLAS may use (as before any call of ours), at most the CPUs."""
-    with _state.lock:
-        threads = _state.saved if _state.depth else _blas_threads()
-    return max(1, min(threads, cpus()))
+    """Workers of ``workers=None``: see the module's docstring."""
+    if not alone():  # also while another thread's call holds BLAS at one
+        return 1
+    return max(1, min(_blas_threads(), cpus()))
 
 
 @contextmanager
@@ -71,7 +86,6 @@ def _one_blas_thread() -> Iterator[None]:
     """Limit BLAS to one thread; the last of overlapping calls restores it."""
     with _state.lock:
         if _state.depth == 0:
-            _state.saved = _blas_threads()
             _state.limiter = _blas().limit(limits=1)
         _state.depth += 1
     try:
@@ -88,9 +102,16 @@ def _pool() -> ThreadPoolExecutor:
     """Return the process's pool: a thread per CPU but the caller's, made once."""
     with _state.lock:
         if _state.pool is None:
-            _state.pool = ThreadPoolExecutor(max(1, cpus() - 1),
-                                             thread_name_prefix="im2col")
+            _state.pool = ThreadPoolExecutor(
+                max(1, cpus() - 1), thread_name_prefix="im2col",
+                initializer=_register)
         return _state.pool
+
+
+def _register() -> None:
+    """Count the pool thread that runs this as the pool's (see :func:`alone`)."""
+    with _state.lock:
+        _state.threads.add(threading.current_thread())
 
 
 def _forget() -> None:

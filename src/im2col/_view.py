@@ -1,14 +1,19 @@
-"""The seed's six-dimensional window view, built from ``xp.strides``."""
+"""The six-dimensional window view of cs231n's strided layer, from ``xp.strides``.
+
+:func:`window_view` checks its arguments; :func:`windows` is the same view
+for callers that have checked them (the conv2d strategies, on bands of
+rows); :func:`wide_view` is the contiguous-run view of the ``wide`` strategy.
+Every view is bounds-checked against its buffer by :func:`check_inside`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import as_array, as_pair, output_size
+from ._checks import Pair, as_array, as_pair, output_size
 
 
 def window_view(
@@ -76,9 +81,16 @@ def window_view(
     ValueError: kernel_size along height spans 7 elements (kernel 7, dilation 1), larger than the padded input 6 (size 6 + padding 0 + 0)
     """
     xp = as_array(xp, "xp", 4, float_only=False)
-    kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
-    sh, sw = as_pair(stride, "stride", minimum=1)
-    dh, dw = as_pair(dilation, "dilation", minimum=1)
+    kernel = as_pair(kernel_size, "kernel_size", minimum=1)
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    return windows(xp, kernel, s, d)
+
+
+def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair
+            ) -> np.ndarray:
+    """:func:`window_view` of a checked ``xp`` and options: no argument checks."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     N, C, H, W = xp.shape
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
@@ -93,17 +105,61 @@ def window_view(
     return view
 
 
+def wide_view(xp: np.ndarray, kernel: Pair, dilation: Pair, ow: int
+              ) -> np.ndarray:
+    """Return the wide-rows view ``(C, kh, kw, n, span)`` of a padded band.
+
+    ``xp`` is ``(n, C, hb, Wp)`` with contiguous rows; stride 1. Element
+    ``[c, i, j, q, t]`` is the flat ``xp[q, c].ravel()[i*dh*Wp + j*dw + t]``,
+    ``t < span = (rows-1)*Wp + ow`` for the ``rows`` output rows of the band.
+    """
+    (kh, kw), (dh, dw) = kernel, dilation
+    n, C, hb, wp = xp.shape
+    sN, sC, sH, sW = xp.strides
+    if sW != xp.itemsize or sH != wp * sW:
+        raise ValueError("the wide view needs a band with contiguous rows")
+    rows = hb - (kh - 1) * dh
+    view = as_strided(
+        xp, (C, kh, kw, n, (rows - 1) * wp + ow),
+        (sC, dh * sH, dw * sW, sN, sW), writeable=False)
+    check_inside(view, xp)
+    return view
+
+
+def reshaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``a.reshape(shape)`` that must be a view (``ValueError`` if it would copy)."""
+    view = a.reshape(shape)
+    if view.size and not np.shares_memory(view, a):  # pragma: no cover - a bug
+        raise ValueError(f"reshaping {a.shape} to {shape} would copy")
+    return view
+
+
 def check_inside(view: np.ndarray, base: np.ndarray) -> None:
     """Raise ``ValueError`` unless every byte ``view`` can reach is in ``base``.
 
+    ``view`` is ``as_strided(base, ...)``, so both start at the same element;
+    the bytes each reaches are found from its shape and strides (what
+    ``numpy.lib.array_utils.byte_bounds`` computes, without its overhead).
     ``as_strided`` checks nothing before NumPy 2.5; this is the check.
     """
     if view.size == 0:
         return
-    lo, hi = byte_bounds(view)
-    base_lo, base_hi = byte_bounds(base)
+    lo, hi = _reach(view)
+    base_lo, base_hi = _reach(base)
     if lo < base_lo or hi > base_hi:
         raise ValueError(
             f"strided view reaches bytes [{lo - base_lo}, {hi - base_lo}) of a "
             f"buffer of {base_hi - base_lo} bytes"
         )
+
+
+def _reach(a: np.ndarray) -> tuple[int, int]:
+    """Bytes ``[lo, hi)`` a non-empty array reaches, from its first element."""
+    lo = hi = 0
+    for k in range(a.ndim):
+        step = (a.shape[k] - 1) * a.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + a.itemsize

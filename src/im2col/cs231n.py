@@ -193,13 +193,12 @@ def conv_backward_strides(
     ...
     ValueError: cache must be the 5-tuple (x, w, b, conv_param, x_cols) from conv_forward_strides, got a tuple of 4 items
     """
-    if not isinstance(cache, tuple) or len(cache) != 5:
-        got = (f"a tuple of {len(cache)} items" if isinstance(cache, tuple)
-               else type(cache).__name__)
-        raise ValueError(
-            "cache must be the 5-tuple (x, w, b, conv_param, x_cols) from "
-            f"conv_forward_strides, got {got}"
-        )
+    expected = ("cache must be the 5-tuple (x, w, b, conv_param, x_cols) from "
+                "conv_forward_strides")
+    if not isinstance(cache, tuple):
+        raise TypeError(f"{expected}, got {type(cache).__name__}")
+    if len(cache) != 5:
+        raise ValueError(f"{expected}, got a tuple of {len(cache)} items")
     x, w, _, conv_param, x_cols = cache
     stride, pad = _conv_param(conv_param)
     dout = as_array(dout, "dout", 4)

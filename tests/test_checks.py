@@ -157,7 +157,7 @@ CASES: list[Case] = [
          "larger than the padded input 6")),
     ("kernel too large conv_output_size", lambda: conv_output_size(4, 3, dilation=3),
      ValueError,
-     esc("kernel_size along size spans 7 elements (kernel 3, dilation 3), "
+     esc("kernel_size spans 7 elements (kernel 3, dilation 3), "
          "larger than the padded input 4 (size 4 + padding 0 + 0)")),
     ("kernel too large cs231n",
      lambda: cs.conv_forward_strides(X, np.ones((6, 4, 9, 9)), B, {"stride": 1, "pad": 1}),
@@ -265,7 +265,7 @@ CASES: list[Case] = [
     ("cache length", lambda: cs.conv_backward_strides(DOUT, _cache()[:4]), ValueError,
      esc("cache must be the 5-tuple (x, w, b, conv_param, x_cols) from "
          "conv_forward_strides, got a tuple of 4 items")),
-    ("cache list", lambda: cs.conv_backward_strides(DOUT, list(_cache())), ValueError,
+    ("cache list", lambda: cs.conv_backward_strides(DOUT, list(_cache())), TypeError,
      esc("cache must be the 5-tuple (x, w, b, conv_param, x_cols) from "
          "conv_forward_strides, got list")),
     ("cache x_cols missing", lambda: cs.conv_backward_strides(DOUT, _cache(None)),
@@ -376,3 +376,18 @@ def test_shapes_may_be_integer_arrays() -> None:
         X.shape, W.shape)
     np.testing.assert_array_equal(col2im(COLS, np.array(X.shape), 3),
                                   col2im(COLS, X.shape, 3))
+
+
+@pytest.mark.parametrize(("workers", "error", "message"), [
+    (0, ValueError, "workers must be >= 1, got 0"),
+    (-2, ValueError, "workers must be >= 1, got -2"),
+    (1.5, TypeError, "workers must be an int, got float 1.5"),
+    ("2", TypeError, "workers must be an int, got str '2'"),
+    (True, TypeError, "workers must be an int, got bool True"),
+])
+def test_bad_workers_are_named(workers: Any, error: type, message: str) -> None:
+    x, w = np.ones((2, 1, 4, 4)), np.ones((1, 1, 3, 3))
+    with pytest.raises(error, match=esc(message)):
+        conv2d(x, w, workers=workers)
+    with pytest.raises(error, match=esc(message)):
+        conv2d_backward(np.ones((2, 1, 2, 2)), x, w, workers=workers)

@@ -1,0 +1,84 @@
+"""What a conv2d call is (:class:`Layer`) and how it walks its output (:class:`Plan`).
+
+A plan cuts the output into *units*: a few whole images, or a band of
+output rows of one image. The images are cut into one *share* of whole
+units per worker thread; each worker makes its buffers once and reuses them
+for every unit of its share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._geometry import Geometry
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A checked call: geometry, groups, filters as ``(groups, F/groups, K)``."""
+
+    g: Geometry
+    groups: int
+    F: int
+    w: np.ndarray
+    #: Bytes of the C-ordered copy of the filters made by the call, if any.
+    w_copy: int = 0
+
+    @property
+    def Cg(self) -> int:  # noqa: N802
+        """Input channels per group."""
+        return self.g.C // self.groups
+
+    @property
+    def Fg(self) -> int:  # noqa: N802
+        """Filters per group."""
+        return self.F // self.groups
+
+    @property
+    def K(self) -> int:  # noqa: N802
+        """Rows of the column matrix, ``C*kh*kw``."""
+        return self.g.C * self.g.taps
+
+    @property
+    def w2(self) -> np.ndarray:
+        """Filters as ``(groups, F/groups, C/groups*kh*kw)`` (a view)."""
+        return self.w.reshape(self.groups, self.Fg, self.Cg * self.g.taps)
+
+    def work(self, *, backward: bool) -> int:
+        """Multiply-adds of the call (the backward pass does twice the forward's)."""
+        g = self.g
+        return (g.N * self.F * self.Cg * g.taps * g.out[0] * g.out[1]
+                * (2 if backward else 1))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a call walks its output: strategy, images and output rows per unit.
+
+    With ``workers > 1`` the images are cut into that many shares of whole
+    units, each walked by its own thread with its own buffers.
+    """
+
+    strategy: str
+    images: int
+    rows: int
+    workers: int = 1
+
+    def shares(self, g: Geometry) -> list[tuple[int, int]]:
+        """``(lo, hi)`` images of each worker's share, in order."""
+        units = -(-g.N // self.images)
+        cuts = [min(k * units // self.workers * self.images, g.N)
+                for k in range(self.workers + 1)]
+        return [(cuts[k], cuts[k + 1]) for k in range(self.workers)
+                if cuts[k + 1] > cuts[k]]
+
+    def units(self, g: Geometry, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        """``(n0, n1, y0, y1)`` of every unit of images ``[lo, hi)``, in order."""
+        oh = g.out[0]
+        return [
+            (n0, min(n0 + self.images, hi), y0, min(y0 + self.rows, oh))
+            for n0 in range(lo, hi, self.images)
+            for y0 in range(0, oh, self.rows)
+        ]

@@ -1,0 +1,187 @@
+"""The planner: which strategy, how large a unit and how many workers.
+
+Its cost model is :func:`extra_bytes`, the sum of the buffers each
+strategy declares; the search is :func:`plan`. The constants were measured
+on the 2-core benchmark machine (``benchmarks/results``); the reason for
+each is given in one sentence beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_int
+from ._layer import Layer, Plan
+from ._strategies import STRATEGIES
+
+#: Bytes set aside from ``max_memory``, per worker, for what a call
+#: allocates besides its planned buffers: NumPy's ufunc buffers (a strided
+#: ``+=`` buffers up to 8192 elements per operand, 192 KiB for three float64
+#: operands) and Python objects.
+OVERHEAD = 256 * 2**10
+
+#: Fewest multiply-adds that make a worker thread worth its cost: handing a
+#: task to a pool thread and waiting for it takes about 0.1 ms.
+WORK_PER_WORKER = 8 * 2**20
+
+#: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
+#: unit) beats one narrow GEMM per image.
+SMALL_IMAGE = 256
+
+#: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
+#: when the wide grid adds at most this fraction of GEMM columns,
+#: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
+#: which pays for the extra columns (the forward pass gains nothing).
+WIDE_WASTE = 0.25
+
+
+def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
+                dout_contiguous: bool = True) -> int:
+    """Bytes of the buffers ``plan`` allocates (the output not included).
+
+    Each worker allocates the buffers its strategy declares; in the
+    backward pass each worker but the first also has its own ``dw``.
+    """
+    declared = STRATEGIES[plan.strategy].buffers(
+        layer, plan.images, plan.rows, backward=backward,
+        dout_contiguous=dout_contiguous)
+    one = sum(b.size for b in declared.values()) * itemsize
+    dw = layer.F * layer.Cg * layer.g.taps * itemsize if backward else 0
+    return plan.workers * one + (plan.workers - 1) * dw + layer.w_copy
+
+
+def plan(
+    layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
+    dout_contiguous: bool = True, strategy: str | None = None,
+    images: int | None = None, workers: int = 1,
+) -> Plan:
+    """Choose the strategy, unit size and workers of a call.
+
+    Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
+    padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
+    :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
+    layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
+    ``wide``; else ``im2col``; with as many images per unit as the
+    strategy's ``target_bytes / workers`` of columns hold (at least one,
+    and few enough to leave a unit for each of ``workers``). ``workers`` is
+    cut to one per :data:`WORK_PER_WORKER` multiply-adds.
+    Under ``max_memory``, fewer images per unit; when one image does not
+    fit, ``shift`` (no column buffer) on one image, then bands of output
+    rows of one image, as many rows as fit; when nothing fits ``workers``
+    sets of buffers, the same search with one worker.
+    """
+    if max_memory is not None:
+        max_memory = as_int(max_memory, "max_memory", minimum=0)
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(
+            f"strategy must be one of {tuple(STRATEGIES)}, got {strategy!r}")
+    if strategy is not None:
+        reason = STRATEGIES[strategy].unfit(layer, x)
+        if reason is not None:
+            raise ValueError(f"strategy {strategy!r} needs {reason}")
+    workers = max(1, min(workers, layer.g.N,
+                         layer.work(backward=backward) // WORK_PER_WORKER))
+    search = _Search(layer, x, max_memory, backward, dout_contiguous)
+    if workers > 1:
+        p = search.run(strategy, images, workers)
+        if p is not None:
+            return p
+    p = search.run(strategy, images, 1)
+    if p is None:  # pragma: no cover - run() raises instead with one worker
+        raise AssertionError("no plan with one worker")
+    return p
+
+
+class _Search:
+    """The plan search of one call, for a given number of workers."""
+
+    def __init__(self, layer: Layer, x: np.ndarray, max_memory: int | None,
+                 backward: bool, dout_contiguous: bool) -> None:
+        self.layer, self.x, self.max_memory = layer, x, max_memory
+        self.backward, self.dout_contiguous = backward, dout_contiguous
+
+    def candidates(self, strategy: str | None) -> list[str]:
+        """Return the preferred strategy first, then the fallback under a budget."""
+        if strategy is not None:
+            return [strategy]
+        g = self.layer.g
+        oh, ow = g.out
+        if oh * ow < SMALL_IMAGE:
+            return ["im2col_t", "shift"]
+        if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
+                and g.padded[1] - ow <= WIDE_WASTE * ow):
+            return ["wide", "shift"]
+        return ["im2col", "shift"]
+
+    def run(self, strategy: str | None, images: int | None, workers: int
+            ) -> Plan | None:
+        """Return the plan for ``workers``; None if nothing fits, raise if one worker."""
+        layer, g = self.layer, self.layer.g
+        oh = g.out[0]
+        # every worker makes its own ufunc buffers: one OVERHEAD each
+        budget = (None if self.max_memory is None
+                  else self.max_memory - workers * OVERHEAD)
+
+        def make(name: str, n: int, rows: int) -> Plan:
+            # no more workers than there are shares of whole units
+            return Plan(name, n, rows, min(workers, -(-g.N // n)))
+
+        def cost(p: Plan) -> int:
+            return extra_bytes(layer, p, self.x.itemsize, backward=self.backward,
+                               dout_contiguous=self.dout_contiguous)
+
+        def fits(p: Plan) -> bool:
+            return budget is None or cost(p) <= budget
+
+        if strategy in (None, "matmul") and STRATEGIES["matmul"].unfit(
+                layer, self.x) is None:
+            p = make("matmul", -(-g.N // workers), oh)
+            if fits(p):
+                return p
+            strategy = None  # fall through to the budgeted search
+        names = self.candidates(strategy)
+        first = names[0]
+        if images is None:
+            item = self.x.itemsize
+            per_image = STRATEGIES[first].per_image(layer) * item
+            share = STRATEGIES[first].target_bytes // workers  # shared by all
+            images = min(share // max(per_image, 1), -(-g.N // workers))
+        images = max(1, min(g.N, images))
+        p = make(first, images, oh)
+        if fits(p):
+            return p
+        # Under a budget: the most images of the preferred strategy, then one
+        # whole image of any strategy, then the most rows of one image.
+        for name in names:
+            most = images if name == first else 1
+            if fits(make(name, 1, oh)):
+                return make(name, _largest(
+                    lambda k: fits(make(name, k, oh)), most), oh)  # noqa: B023
+        for name in names:
+            if fits(make(name, 1, 1)):
+                return make(name, 1, _largest(
+                    lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
+        if workers > 1:
+            return None
+        need = min(cost(make(name, 1, 1)) for name in names) + OVERHEAD
+        raise ValueError(
+            f"max_memory={self.max_memory} bytes is below the {need} bytes the "
+            "smallest plan needs (one output row of one image, plus "
+            f"{OVERHEAD} bytes set aside for Python objects and small "
+            "temporaries)"
+        )
+
+
+def _largest(fits: Callable[[int], bool], top: int) -> int:
+    """Largest ``k`` in ``[1, top]`` with ``fits(k)``, given ``fits(1)``."""
+    lo, hi = 1, top
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

@@ -1,0 +1,114 @@
+"""Run a plan: its shares on the worker threads, its units through a strategy.
+
+Every unit is padded (only the input rows it reads), handed to the plan's
+strategy, and written straight into its slice of the NCHW output (or, in
+the backward pass, its padded gradient band is added into ``dx``). Each
+worker allocates its strategy's declared buffers once for all its units;
+in the backward pass all workers but the first sum into a ``dw`` of their
+own.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from . import _threads
+from ._geometry import Geometry
+from ._layer import Layer, Plan
+from ._strategies import STRATEGIES
+from ._strategies._base import allocate
+
+
+def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
+            out: np.ndarray) -> None:
+    """Write the convolution of ``x`` into ``out`` ``(N, F, oh*ow)``."""
+    _threads.run([partial(_forward_share, x, layer, b, plan, out, lo, hi)
+                  for lo, hi in plan.shares(layer.g)])
+
+
+def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
+             dx: np.ndarray, dw: np.ndarray) -> None:
+    """Add the gradients of ``x`` and ``w`` into zeroed ``dx`` and ``dw``.
+
+    ``dw`` has shape ``(groups, F/groups, C/groups*kh*kw)``. Each share but
+    the first sums into its own ``dw``, added to ``dw`` at the end.
+    """
+    shares = plan.shares(layer.g)
+    dws = [dw, *(np.zeros_like(dw) for _ in shares[1:])]
+    _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
+                          *shares[k]) for k in range(len(shares))])
+    for d in dws[1:]:
+        dw += d
+
+
+def worker_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
+                   dout_contiguous: bool = True) -> dict[str, np.ndarray]:
+    """Allocate the buffers one worker's strategy declares, filled where fixed."""
+    strategy = STRATEGIES[plan.strategy]
+    bufs = allocate(strategy.buffers(layer, plan.images, plan.rows,
+                                     backward=backward,
+                                     dout_contiguous=dout_contiguous), x.dtype)
+    strategy.start(bufs, layer, backward=backward)
+    return bufs
+
+
+def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
+                   plan: Plan, out: np.ndarray, lo: int, hi: int) -> None:
+    """Write images ``[lo, hi)`` of the convolution into ``out``."""
+    g, strategy = layer.g, STRATEGIES[plan.strategy]
+    bufs = worker_buffers(layer, plan, x, backward=False)
+    ow, sh = g.out[1], g.stride[0]
+    for n0, n1, y0, y1 in plan.units(g, lo, hi):
+        r0 = y0 * sh
+        xp = fill(bufs.get("padded"), x, g, n0, n1, r0,
+                  r0 + g.band_height(y1 - y0))
+        o = out[n0:n1, :, y0 * ow : y1 * ow]
+        strategy.forward(bufs, layer, xp, o)
+        if b is not None:
+            o += b[:, None]
+
+
+def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
+                    dx: np.ndarray, dw: np.ndarray, lo: int, hi: int) -> None:
+    """Add the gradients of images ``[lo, hi)`` into ``dx`` and ``dw``."""
+    g, strategy = layer.g, STRATEGIES[plan.strategy]
+    bufs = worker_buffers(layer, plan, x, backward=True,
+                    dout_contiguous=dout.flags.c_contiguous)
+    pad = bufs.get("padded")
+    (top, _), (left, _) = g.padding
+    sh = g.stride[0]
+    for n0, n1, y0, y1 in plan.units(g, lo, hi):
+        r0, r1 = y0 * sh, y0 * sh + g.band_height(y1 - y0)
+        xp = fill(pad, x, g, n0, n1, r0, r1, clear=True)
+        dxb = dx[n0:n1, :, r0:r1]  # dx's own rows: used only without padding
+        dxp = strategy.backward(bufs, layer, xp, dout[n0:n1, :, y0:y1], dxb, dw)
+        if pad is not None:  # dxp is a padded band, not dx itself
+            a, e = g.input_rows(r0, r1)
+            if e > a:
+                dx[n0:n1, :, a - top : e - top] += dxp[
+                    :, :, a - r0 : e - r0, left : left + g.W]
+
+
+def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,
+         r0: int, r1: int, *, clear: bool = False) -> np.ndarray:
+    """Return padded rows ``[r0, r1)`` of images ``[n0, n1)``.
+
+    Without a buffer (no padding) a view of ``x``; else the zero-bordered
+    buffer, whose left and right borders stay zero from its allocation
+    unless ``clear`` (the backward pass sums gradients into it).
+    """
+    if buf is None:
+        return x[n0:n1, :, r0:r1]
+    (top, _), (left, _) = g.padding
+    xp = buf[: n1 - n0, :, : r1 - r0]
+    a, e = g.input_rows(r0, r1)
+    if clear:
+        xp.fill(0)
+    else:
+        xp[:, :, : max(a - r0, 0)] = 0
+        xp[:, :, max(e - r0, 0):] = 0
+    if e > a:
+        xp[:, :, a - r0 : e - r0, left : left + g.W] = x[n0:n1, :, a - top : e - top]
+    return xp

@@ -1,0 +1,171 @@
+"""What a strategy is: the buffers it declares and the work it does per unit.
+
+A strategy says once, in :meth:`Strategy.buffers`, which arrays one worker
+needs for units of ``n`` images by ``rows`` output rows. The planner's cost
+(:func:`im2col._plan.extra_bytes`) sums those declarations and
+:func:`allocate` makes exactly those arrays, so the ``max_memory`` bound
+holds by construction. Helpers shared by several strategies live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._layer import Layer
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One work array of a worker: its shape, and whether it starts zeroed."""
+
+    shape: tuple[int, ...]
+    zeroed: bool = False
+
+    @property
+    def size(self) -> int:
+        """Elements of the array."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+Buffers = dict[str, Buffer]
+
+
+class Strategy:
+    """One way of computing a unit of the convolution and its gradients.
+
+    Subclasses set :attr:`name`, declare :meth:`buffers` and write
+    :meth:`forward` and :meth:`backward` for one unit. A unit's input is
+    ``xp``, its padded input band ``(m, C, band_height(r), Wp)`` (in the
+    ``padded`` buffer, or a view of ``x`` itself when there is no padding).
+    """
+
+    name: ClassVar[str]
+    #: Column bytes of the units in flight at once (one per worker) when no
+    #: ``max_memory`` is given, sized to the caches: on the benchmark machine
+    #: (2 MiB of L2) larger units gained nothing and smaller ones made the
+    #: GEMMs narrow.
+    target_bytes: ClassVar[int] = 4 * 2**20
+
+    def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
+        """Why the strategy cannot compute this call, or None if it can."""
+        return None
+
+    def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
+                dout_contiguous: bool) -> Buffers:
+        """Declare the arrays one worker allocates for units of ``n`` images by ``rows``."""
+        raise NotImplementedError
+
+    def per_image(self, layer: Layer) -> int:
+        """Column elements of one whole image, by which units are sized."""
+        return layer.K * layer.g.out[0] * layer.g.out[1]
+
+    def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
+              backward: bool) -> None:
+        """Fill buffers that hold the same values for every unit (the filters)."""
+
+    def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
+                xp: np.ndarray, o: np.ndarray) -> None:
+        """Write the convolution of band ``xp`` into ``o`` ``(m, F, r*ow)``."""
+        raise NotImplementedError
+
+    def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
+                 xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
+                 dw: np.ndarray) -> np.ndarray:
+        """Add a unit's gradients: ``dw`` in place, and return its padded ``dx``.
+
+        ``dout`` is the unit's ``(m, F, r, ow)`` slice of the upstream
+        gradient; ``dxb`` the matching band of ``dx`` when there is no
+        padded buffer. The band returned is ``dxb`` itself (already added)
+        or a padded buffer the caller crops into ``dx``.
+        """
+        raise NotImplementedError
+
+
+def allocate(declared: Buffers, dtype: Any) -> dict[str, np.ndarray]:
+    """Make the declared arrays, zeroed where they must start so."""
+    return {k: (np.zeros if b.zeroed else np.empty)(b.shape, dtype)
+            for k, b in declared.items()}
+
+
+# ----------------------------------------------------------- declarations
+
+def padded_input(layer: Layer, n: int, rows: int, *, always: bool = False
+                 ) -> Buffers:
+    """Declare the ``padded`` input band, if the layer pads (or ``always``)."""
+    g = layer.g
+    if not (g.has_padding or always):
+        return {}
+    return {"padded": Buffer((n, g.C, g.band_height(rows), g.padded[1]),
+                             zeroed=True)}
+
+
+def dout_copy(layer: Layer, n: int, rows: int, *, backward: bool,
+              dout_contiguous: bool) -> Buffers:
+    """Declare a C-ordered copy of a unit of ``dout`` when ``dout`` is not."""
+    if not backward or dout_contiguous:
+        return {}
+    return {"dout": Buffer((n, layer.F, rows * layer.g.out[1]))}
+
+
+def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers:
+    """Declare one group's ``dout @ columns.T`` product ``(F/groups, cols)``."""
+    if not backward:
+        return {}
+    return {"tmp": Buffer((layer.Fg, layer.Cg * layer.g.taps if cols is None
+                           else cols))}
+
+
+# ----------------------------------------------------------------- helpers
+
+def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
+    """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
+    m, F, r, ow = dout.shape
+    if "dout" not in bufs:
+        return dout.reshape(m, F, r * ow)
+    d = bufs["dout"][:m, :, : r * ow]
+    d.reshape(m, F, r, ow)[...] = dout
+    return d
+
+
+def gradient_band(bufs: dict[str, np.ndarray], spare: np.ndarray | None,
+                  dxb: np.ndarray) -> np.ndarray:
+    """Return where a unit's input gradient is summed.
+
+    That is ``dxb`` itself when there is no padded buffer, else the zeroed
+    ``spare`` padded band.
+    """
+    if "padded" not in bufs or spare is None:
+        return dxb
+    spare.fill(0)
+    return spare
+
+
+def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
+    """``out[group] = w2[group] @ cols[group]``, group by group.
+
+    The groups are cut along the second-last axis: ``cols`` is ``(..., K,
+    pixels)`` (``K = C*kh*kw``), ``out`` ``(..., F, pixels)``; a leading
+    axis of images is broadcast.
+    """
+    rg, Fg = layer.Cg * layer.g.taps, layer.Fg
+    for k in range(layer.groups):
+        np.matmul(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
+                  out=out[..., k * Fg : (k + 1) * Fg, :])
+
+
+def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
+                tmp: np.ndarray) -> None:
+    """``dw[group] += d @ cols.T``, then ``cols = w2.T @ d``.
+
+    The columns are used up. ``d`` is ``(F, pixels)``, ``cols`` ``(K, pixels)``.
+    """
+    rg, Fg = layer.Cg * layer.g.taps, layer.Fg
+    for k in range(layer.groups):
+        dk = d[k * Fg : (k + 1) * Fg]
+        ck = cols[k * rg : (k + 1) * rg]
+        np.matmul(dk, ck.T, out=tmp)
+        dw[k] += tmp
+        np.matmul(layer.w2[k].T, dk, out=ck)

@@ -1,0 +1,181 @@
+"""The worker threads: BLAS threads restored, no limit unless asked, forks."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from im2col import _conv, _threads, conv2d, conv2d_backward
+from tests import reference as ref
+from tests.strategies import assert_each_close, threads_for_tiny_calls
+
+
+def blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_default_workers_follow_blas_threads() -> None:
+    assert _threads.alone()  # pytest runs the tests on its only thread
+    with threadpool_limits(1, user_api="blas"):
+        assert _threads.default_workers() == 1
+        assert _conv.workers_of(None) == 1
+    with threadpool_limits(2, user_api="blas"):
+        assert _threads.default_workers() == min(2, len(os.sched_getaffinity(0)))
+
+
+def test_default_leaves_blas_alone_beside_other_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While another Python thread exists, a default call runs on the
+    calling thread and another thread's BLAS keeps its threads."""
+    before = blas_threads()
+    seen: list[list[int]] = []
+    real = _threads.run
+
+    def watching(tasks: list[Any]) -> list[Any]:
+        seen.append(blas_threads())
+        return real(tasks)
+
+    monkeypatch.setattr(_threads, "run", watching)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not _threads.alone()
+        assert _threads.default_workers() == 1
+        with threads_for_tiny_calls(), threadpool_limits(2, user_api="blas"):
+            x, w = np.ones((6, 2, 8, 8)), np.ones((3, 2, 3, 3))
+            conv2d(x, w, padding=1)
+            conv2d_backward(np.ones((6, 3, 8, 8)), x, w, padding=1)
+            assert seen
+            assert all(t == blas_threads() for t in seen)
+    finally:
+        stop.set()
+        other.join()
+    assert blas_threads() == before
+
+
+def test_blas_threads_are_restored_after_calls_and_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = blas_threads()
+    x, w = np.ones((6, 2, 8, 8)), np.ones((3, 2, 3, 3))
+    with threads_for_tiny_calls():
+        conv2d(x, w, padding=1, workers=3)
+        conv2d_backward(np.ones((6, 3, 8, 8)), x, w, padding=1, workers=3)
+    assert blas_threads() == before
+
+    seen: list[list[int]] = []
+
+    def failing(*args: Any) -> None:
+        seen.append(blas_threads())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("im2col._run._forward_share", failing)
+    with threads_for_tiny_calls(), pytest.raises(RuntimeError, match="boom"):
+        conv2d(x, w, padding=1, workers=2)
+    assert seen
+    assert all(t == [1] * len(before) for t in seen)
+    assert blas_threads() == before
+
+
+def test_concurrent_calls_from_user_threads() -> None:
+    """Calls from several threads at once overlap their single-BLAS-thread
+    sections; each gets its own result and the last one restores BLAS."""
+    before = blas_threads()
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=(5, 3, 10, 9)) for _ in range(4)]
+    w = rng.normal(size=(4, 3, 3, 3))
+    results: list[np.ndarray | None] = [None] * len(xs)
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            results[i] = conv2d(xs[i], w, padding=1, workers=2)
+
+    with threads_for_tiny_calls():
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert_each_close(results, [ref.conv2d(x, w, padding=1) for x in xs],
+                      rtol=1e-12, atol=1e-12)
+    assert blas_threads() == before
+
+
+def test_calls_with_other_workers_overlap_safely() -> None:
+    """User threads asking for different worker counts at once share one
+    pool; every result is right and BLAS is restored at the end."""
+    before = blas_threads()
+    rng = np.random.default_rng(8)
+    x, w = rng.normal(size=(6, 3, 9, 9)), rng.normal(size=(4, 3, 3, 3))
+    expected = ref.conv2d(x, w, padding=1)
+    errors: list[BaseException] = []
+
+    def work(workers: int) -> None:
+        try:
+            for _ in range(20):
+                np.testing.assert_allclose(conv2d(x, w, padding=1, workers=workers),
+                                           expected, rtol=1e-12, atol=1e-12)
+        except BaseException as err:
+            errors.append(err)
+
+    with threads_for_tiny_calls():
+        threads = [threading.Thread(target=work, args=(k,)) for k in (1, 2, 3, 8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert blas_threads() == before
+
+
+def _child(queue: Any) -> None:
+    x, w = np.ones((4, 2, 6, 6)), np.ones((3, 2, 3, 3))
+    with threads_for_tiny_calls():
+        queue.put(float(conv2d(x, w, padding=1, workers=2).sum()))
+
+
+def test_a_forked_child_makes_its_own_pool() -> None:
+    """After os.fork the parent's pool threads do not exist in the child;
+    the child starts a pool of its own instead of waiting on them."""
+    import multiprocessing
+
+    x, w = np.ones((4, 2, 6, 6)), np.ones((3, 2, 3, 3))
+    with threads_for_tiny_calls():
+        expected = float(conv2d(x, w, padding=1, workers=2).sum())  # parent's pool
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child, args=(queue,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert queue.get(timeout=5) == expected
+
+
+def _report_blas(queue: Any) -> None:
+    queue.put((blas_threads(), _threads.default_workers()))
+
+
+def test_a_fork_during_a_call_leaves_the_child_blas_unlimited() -> None:
+    """Forked while a call holds BLAS at one thread, the child gets the
+    original thread count back (no call is left in it to lift the limit)."""
+    import multiprocessing
+
+    before = blas_threads()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    with _threads._one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+        child = ctx.Process(target=_report_blas, args=(queue,))
+        child.start()
+        child.join(60)
+    assert child.exitcode == 0
+    threads, workers = queue.get(timeout=5)
+    assert threads == before
+    assert workers == min(min(before, default=1), len(os.sched_getaffinity(0)))
