@@ -85,7 +85,7 @@ def test_backward_stays_within_budget(xs: Any, ws: Any, opts: Any, budget: int) 
     grads, peak = peak_memory(conv2d_backward, dout, x, w, max_memory=budget,
                               **opts)
     assert _extra(grads, peak) <= budget
-    for got, want in zip(grads, conv2d_backward(dout, x, w, **opts), strict=True):
+    for got, want in zip(grads, conv2d_backward(dout, x, w, **opts)):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
@@ -151,7 +151,7 @@ def test_every_strategy_agrees_with_the_default(
     got = _conv._forward(x, w, b, strategy=strategy, images=images, **opts)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     grads = _conv._backward(dout, x, w, strategy=strategy, images=images, **opts)
-    for g, e in zip(grads, want_grads, strict=True):
+    for g, e in zip(grads, want_grads):
         np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)
 
 
@@ -169,7 +169,7 @@ def test_row_bands_agree_with_whole_images(strategy: str) -> None:
     dout = np.ones_like(got)
     grads = _conv._backward(dout, x, w, padding=1, strategy=strategy,
                             max_memory=budget)
-    for g, e in zip(grads, conv2d_backward(dout, x, w, padding=1), strict=True):
+    for g, e in zip(grads, conv2d_backward(dout, x, w, padding=1)):
         np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)
 
 
@@ -194,6 +194,6 @@ def test_wide_matches_loops(xs: Any, ws: Any, opts: Any, images: Any) -> None:
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
         grads = _conv._backward(dout, x, w, strategy="wide", images=images,
                                 max_memory=budget, **opts)
-        for g, e in zip(grads, want_grads, strict=True):
+        for g, e in zip(grads, want_grads):
             np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-10)
     assert _conv.plan(layer, x, band, backward=True, strategy="wide").rows == rows

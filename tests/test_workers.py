@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from typing import Any
@@ -62,8 +61,7 @@ def test_any_workers_give_the_loop_results(
     grads = _conv._backward(dout, x, w, workers=workers, strategy=strategy,
                             images=images, **opts)
     np.testing.assert_allclose(out, ref.conv2d(x, w, **opts), **tolerance(dtype))
-    for got, want in zip(grads, ref.conv2d_backward(dout, x, w, **opts),
-                         strict=True):
+    for got, want in zip(grads, ref.conv2d_backward(dout, x, w, **opts)):
         np.testing.assert_allclose(got, want, **tolerance(dtype))
 
 
@@ -79,7 +77,7 @@ def test_shares_cover_every_image_once() -> None:
             assert len(shares) == p.workers <= min(workers, -(-11 // images))
             assert shares[0][0] == 0
             assert shares[-1][1] == 11
-            assert all(a[1] == b[0] for a, b in itertools.pairwise(shares))
+            assert all(a[1] == b[0] for a, b in zip(shares, shares[1:]))
             # every share holds whole units
             assert all((hi - lo) % images == 0 or hi == 11 for lo, hi in shares)
 
@@ -136,7 +134,7 @@ def test_concurrent_calls_from_user_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    for x, got in zip(xs, results, strict=True):
+    for x, got in zip(xs, results):
         np.testing.assert_allclose(got, ref.conv2d(x, w, padding=1), rtol=1e-12,
                                    atol=1e-12)
     assert blas_threads() == before

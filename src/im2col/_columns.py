@@ -76,7 +76,8 @@ def im2col(
     # view.copy(), not np.ascontiguousarray(view): the latter returns the
     # read-only view itself, sharing x's memory, when the view happens to be
     # contiguous (1x1 kernel with stride 1 and N == 1, or one window per image).
-    return view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
+    cols: np.ndarray = view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
+    return cols
 
 
 def col2im(

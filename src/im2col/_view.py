@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.array_utils import byte_bounds
-from numpy.lib.stride_tricks import as_strided
 
 from ._checks import as_array, as_pair, output_size
+from ._compat import check_bounds, strided_view
+
+#: The bounds check, for the callers that still call ``as_strided`` themselves.
+check_inside = check_bounds
 
 
 def window_view(
@@ -82,27 +84,6 @@ def window_view(
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
     sN, sC, sH, sW = xp.strides
-    view = as_strided(
-        xp,
-        shape=(C, kh, kw, N, oh, ow),
-        strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
-        writeable=False,
-    )
-    check_inside(view, xp)
-    return view
+    return strided_view(
+        xp, (C, kh, kw, N, oh, ow), (sC, dh * sH, dw * sW, sN, sh * sH, sw * sW))
 
-
-def check_inside(view: np.ndarray, base: np.ndarray) -> None:
-    """Raise ``ValueError`` unless every byte ``view`` can reach is in ``base``.
-
-    ``as_strided`` checks nothing before NumPy 2.5; this is the check.
-    """
-    if view.size == 0:
-        return
-    lo, hi = byte_bounds(view)
-    base_lo, base_hi = byte_bounds(base)
-    if lo < base_lo or hi > base_hi:
-        raise ValueError(
-            f"strided view reaches bytes [{lo - base_lo}, {hi - base_lo}) of a "
-            f"buffer of {base_hi - base_lo} bytes"
-        )
