@@ -48,8 +48,9 @@ test: $(STAMP) chromium lint test-pythons
 # package supports, each in its own .venv-pyX.Y with the package installed from
 # this tree as a user installs it: the oldest Python with the oldest NumPy and
 # threadpoolctl pyproject.toml allows (tests/floors.txt), the newer ones with
-# the newest releases. An interpreter is looked for in pyenv's versions, then
-# on PATH; name another with e.g. `make test PYTHON39=/path/to/python3.9`.
+# the newest releases at the venv's creation (delete .venv-py3.13 to take
+# newer ones). An interpreter is looked for in pyenv's versions, then on PATH;
+# name another with e.g. `make test PYTHON39=/path/to/python3.9`.
 OTHER_PYTHONS := 3.9 3.12 3.13
 OLDEST_PYTHON := 3.9
 PYENV_VERSIONS ?= $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
