@@ -20,7 +20,7 @@ Padding = tuple[Pair, Pair]
 
 def pair(value: int | tuple[int, int]) -> Pair:
     """``2`` -> ``(2, 2)``; ``(1, 3)`` -> ``(1, 3)``."""
-    if isinstance(value, tuple | list):
+    if isinstance(value, (tuple, list)):
         return int(value[0]), int(value[1])
     return int(value), int(value)
 
@@ -31,7 +31,7 @@ def sides(padding: Any, kernel: Pair, dilation: Pair) -> Padding:
         return (0, 0), (0, 0)
     if padding == "same":
         out = []
-        for k, d in zip(kernel, dilation, strict=True):
+        for k, d in zip(kernel, dilation):
             total = d * (k - 1)
             out.append((total // 2, total - total // 2))
         return out[0], out[1]

@@ -80,7 +80,7 @@ def test_agrees_with_conv2d(case: Case) -> None:
                                atol=1e-12)
     dout = random_array(case.seed + 3, out.shape, np.float64)
     for got, expected in zip(cs.conv_backward_strides(dout, cache),
-                             conv2d_backward(dout, x, w, **kwargs), strict=True):
+                             conv2d_backward(dout, x, w, **kwargs)):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 

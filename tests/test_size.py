@@ -1,13 +1,15 @@
-"""conv_output_size: the formula, counted windows, the other functions, torch."""
+"""conv_output_size: the formula, counted windows, the other functions.
+
+The output shape against PyTorch is in test_torch.py.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from im2col import conv2d, conv_output_size, im2col, window_view
+from im2col import conv_output_size, im2col, window_view
 from tests import reference as ref
 
 
@@ -47,28 +49,6 @@ def test_im2col_and_window_view_use_the_same_sizes(
     xp = np.zeros((1, 1, H + 2 * ph, W + 2 * pw), np.int8)
     view = window_view(xp, (kh, kw), stride=(sh, sw), dilation=(dh, dw))
     assert view.shape[4:] == (oh, ow)
-
-
-@pytest.mark.parametrize(
-    ("size", "kernel", "stride", "padding", "dilation"),
-    [(32, 3, 1, 1, 1), (31, 3, 2, 1, 1), (7, 3, 1, 0, 2), (10, 4, 3, 2, 2),
-     (5, 5, 1, 0, 1), (1, 3, 2, 1, 1), (9, 2, 2, 0, 3)],
-)
-def test_matches_torch_output_shape(
-    size: int, kernel: int, stride: int, padding: int, dilation: int
-) -> None:
-    x = np.zeros((1, 1, size, size + 1))
-    w = np.zeros((1, 1, kernel, kernel))
-    torch = pytest.importorskip("torch", reason="PyTorch (the bench extra) is not installed")
-    t = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=stride,
-                                   padding=padding, dilation=dilation)
-    n = conv_output_size(size, kernel, stride=stride, padding=padding,
-                         dilation=dilation)
-    m = conv_output_size(size + 1, kernel, stride=stride, padding=padding,
-                         dilation=dilation)
-    assert tuple(t.shape[2:]) == (n, m)
-    assert conv2d(x, w, stride=stride, padding=padding,
-                  dilation=dilation).shape[2:] == (n, m)
 
 
 def test_docstring_values() -> None:

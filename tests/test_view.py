@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 import im2col.cs231n as cs
 from im2col import col2im, conv2d, conv2d_backward, im2col, window_view
+from im2col._compat import byte_bounds
 from tests import reference as ref
 from tests.strategies import lay_out, layouts, random_array
 

@@ -32,7 +32,7 @@ def as_int(value: Any, name: str, *, minimum: int) -> int:
 
 def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
     """Return an int or an ``(h, w)`` pair of ints as a pair."""
-    if isinstance(value, tuple | list):
+    if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(
                 f"{name} must be an int or a pair (h, w), got {len(value)} "
@@ -55,7 +55,7 @@ def as_shape(value: Any, name: str, letters: str) -> tuple[int, int, int, int]:
         value = tuple(value.tolist())
     expected = (f"{name} must be 4 ints ({', '.join(letters)}) in a tuple, a "
                 "list or a 1-D integer array")
-    if not isinstance(value, tuple | list):
+    if not isinstance(value, (tuple, list)):
         raise TypeError(f"{expected}, got {type(value).__name__} {value!r}")
     if len(value) != 4:
         raise ValueError(f"{expected}, got {value!r}")
@@ -77,7 +77,7 @@ def as_padding(
                     f"stride={stride}"
                 )
             sides = []
-            for k, d in zip(kernel_size, dilation, strict=True):
+            for k, d in zip(kernel_size, dilation):  # two pairs
                 total = d * (k - 1)
                 sides.append((total // 2, total - total // 2))
             return sides[0], sides[1]

@@ -76,7 +76,8 @@ def im2col(
     # view.copy(), not np.ascontiguousarray(view): the latter returns the
     # read-only view itself, sharing x's memory, when the view happens to be
     # C-contiguous (docs/memory.md gives the exact cases).
-    return view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
+    cols: np.ndarray = view.copy(order="C").reshape(g.C * kh * kw, g.N * oh * ow)
+    return cols
 
 
 def col2im(

@@ -3,7 +3,11 @@
 :func:`window_view` checks its arguments; :func:`windows` is the same view
 for callers that have checked them (the conv2d strategies, on bands of
 rows); :func:`wide_view` is the contiguous-run view of the ``wide`` strategy.
-Every view is bounds-checked against its buffer by :func:`check_inside`.
+Every view is made by :func:`im2col._compat.strided_view` (NumPy's own
+``check_bounds`` where NumPy has it, the same rule otherwise: never past the
+memory that owns the buffer) and then checked by :func:`check_inside` against
+the array it was made from (never past that array either, even inside a
+larger buffer).
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ._checks import Pair, as_array, as_pair, output_size
+from ._compat import strided_view
 
 
 def window_view(
@@ -26,9 +30,8 @@ def window_view(
     ``xp[n, c, y*sh + i*dh, x*sw + j*dw]``: the first three axes walk inside
     one window, the last three walk from window to window. No memory is
     copied. The strides are computed from ``xp.strides``, so the view is
-    right for C-ordered, Fortran-ordered, transposed, sliced,
-    negative-stride and broadcast (stride 0) arrays alike (the cs231n code
-    hard-codes C order).
+    right for C-ordered, Fortran-ordered, transposed, sliced and
+    negative-stride arrays alike (the cs231n code hard-codes C order).
 
     Parameters
     ----------
@@ -95,12 +98,8 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
     sN, sC, sH, sW = xp.strides
-    view = as_strided(
-        xp,
-        shape=(C, kh, kw, N, oh, ow),
-        strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
-        writeable=False,
-    )
+    view = strided_view(
+        xp, (C, kh, kw, N, oh, ow), (sC, dh * sH, dw * sW, sN, sh * sH, sw * sW))
     check_inside(view, xp)
     return view
 
@@ -119,18 +118,9 @@ def wide_view(xp: np.ndarray, kernel: Pair, dilation: Pair, ow: int
     if sW != xp.itemsize or sH != wp * sW:
         raise ValueError("the wide view needs a band with contiguous rows")
     rows = hb - (kh - 1) * dh
-    view = as_strided(
-        xp, (C, kh, kw, n, (rows - 1) * wp + ow),
-        (sC, dh * sH, dw * sW, sN, sW), writeable=False)
+    view = strided_view(
+        xp, (C, kh, kw, n, (rows - 1) * wp + ow), (sC, dh * sH, dw * sW, sN, sW))
     check_inside(view, xp)
-    return view
-
-
-def reshaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``a.reshape(shape)`` that must be a view (``ValueError`` if it would copy)."""
-    view = a.reshape(shape)
-    if view.size and not np.shares_memory(view, a):  # pragma: no cover - a bug
-        raise ValueError(f"reshaping {a.shape} to {shape} would copy")
     return view
 
 
@@ -140,7 +130,8 @@ def check_inside(view: np.ndarray, base: np.ndarray) -> None:
     ``view`` is ``as_strided(base, ...)``, so both start at the same element;
     the bytes each reaches are found from its shape and strides (what
     ``numpy.lib.array_utils.byte_bounds`` computes, without its overhead).
-    ``as_strided`` checks nothing before NumPy 2.5; this is the check.
+    NumPy's ``check_bounds`` (2.5) only keeps a view inside the memory that
+    owns the buffer; this keeps it inside ``base`` itself.
     """
     if view.size == 0:
         return

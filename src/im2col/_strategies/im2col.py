@@ -72,7 +72,8 @@ class Im2col(Strategy):
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
         g = layer.g
-        return c.reshape(m, g.C, *g.kernel, r, g.out[1]).transpose(2, 3, 0, 1, 4, 5)
+        view: np.ndarray = c.reshape(m, g.C, *g.kernel, r, g.out[1]).transpose(2, 3, 0, 1, 4, 5)
+        return view
 
 
 IM2COL = Im2col()

@@ -61,7 +61,8 @@ class Im2colT(Im2col):
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
         g = layer.g
-        return c.reshape(g.C, *g.kernel, m, r, g.out[1]).transpose(1, 2, 3, 0, 4, 5)
+        view: np.ndarray = c.reshape(g.C, *g.kernel, m, r, g.out[1]).transpose(1, 2, 3, 0, 4, 5)
+        return view
 
 
 IM2COL_T = Im2colT()

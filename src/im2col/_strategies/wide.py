@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import reshape_view
 from .._layer import Layer
-from .._view import reshaped, wide_view
+from .._view import wide_view
 from . import _base
 from ._base import Buffer, Buffers, Strategy
 
@@ -60,7 +61,7 @@ class Wide(Strategy):
         m, span = view.shape[3:]
         r = -(-span // wp)
         c = bufs["cols"][:, : m * r * wp]
-        c5 = reshaped(c, (g.C, *g.kernel, m, r * wp))
+        c5 = reshape_view(c, (g.C, *g.kernel, m, r * wp))
         np.copyto(c5[..., :span], view)
         c5[..., span:] = 0  # the last wide row's discarded columns
         return c
@@ -74,7 +75,7 @@ class Wide(Strategy):
         r = c.shape[1] // (m * wp)
         p = bufs["prod"][:, : m * r * wp]
         _base.group_gemms(layer, c, p)
-        reshaped(o, (m, layer.F, r, ow))[...] = p.reshape(
+        reshape_view(o, (m, layer.F, r, ow))[...] = p.reshape(
             layer.F, m, r, wp)[..., :ow].transpose(1, 0, 2, 3)
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
@@ -87,15 +88,15 @@ class Wide(Strategy):
         wp, ow = g.padded[1], g.out[1]
         m, r = dout.shape[0], dout.shape[2]
         da = bufs["prod"][:, : m * r * wp]
-        d4 = reshaped(da, (layer.F, m, r, wp))
+        d4 = reshape_view(da, (layer.F, m, r, wp))
         d4[..., :ow] = dout.transpose(1, 0, 2, 3)
         d4[..., ow:] = 0  # discarded columns add nothing
         _base.group_grads(layer, da, c, dw, bufs["tmp"])
         dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
         hb = dxp.shape[2]
         span = (hb - (kh - 1) * dh - 1) * wp + ow
-        flat = reshaped(dxp, (m, g.C, hb * wp)).transpose(1, 0, 2)
-        c5 = reshaped(c, (g.C, kh, kw, m, r * wp))
+        flat = reshape_view(dxp, (m, g.C, hb * wp)).transpose(1, 0, 2)
+        c5 = reshape_view(c, (g.C, kh, kw, m, r * wp))
         for i in range(kh):
             for j in range(kw):
                 at = i * dh * wp + j * dw_
