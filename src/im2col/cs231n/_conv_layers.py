@@ -58,10 +58,9 @@ def _forward(x: Any, w: Any, b: Any, param: Any, order: str) -> tuple[np.ndarray
     w_rows = w.reshape(F, -1).astype(dtype, copy=False)
     if order == "strides":
         x_cols = im2col(x, g.kernel, stride=g.stride, padding=g.padding[0][0])
-        # (F, R) @ (N, R, P) -> (N, F, P): NCHW straight from the product.
-        out = np.matmul(w_rows, x_cols.reshape(-1, g.N, P).transpose(1, 0, 2))
-        out += b.reshape(F, 1)
-        result = out.reshape(g.N, F, oh, ow)
+        res = w_rows @ x_cols
+        res += b.reshape(F, 1)
+        result = np.ascontiguousarray(res.reshape(F, g.N, oh, ow).transpose(1, 0, 2, 3))
     else:
         xp = pad_input(x, g) if g.has_padding else x
         view = window_view(xp, g.kernel, stride=g.stride).transpose(0, 1, 2, 4, 5, 3)
