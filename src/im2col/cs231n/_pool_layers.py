@@ -87,7 +87,7 @@ def max_pool_forward_reshape(
             f"{(ph, pw, stride)} for x.shape {x.shape}; use max_pool_forward_fast"
         )
     x_reshaped = x.reshape(N, C, H // ph, ph, W // pw, pw)
-    out = x_reshaped.max(axis=(3, 5))
+    out = x_reshaped.max(axis=3).max(axis=4)
     return out, (x, x_reshaped, out)
 
 
@@ -128,10 +128,10 @@ def max_pool_backward_reshape(dout: np.ndarray, cache: ReshapeCache) -> np.ndarr
     dtype = _params.gradient_dtype(x_reshaped, dout)
     top = out[:, :, :, None, :, None]
     mask = x_reshaped == top
-    if x_reshaped.dtype.kind in "fc":
+    if out.dtype.kind in "fc" and np.isnan(out).any():
         mask |= np.isnan(x_reshaped) & np.isnan(top)
-    count = np.maximum(mask.sum(axis=(3, 5), keepdims=True), 1).astype(dtype)
-    share = dout.astype(dtype, copy=False)[:, :, :, None, :, None] / count
+    count = np.maximum(mask.sum(axis=(3, 5), keepdims=True, dtype=np.intp), 1)
+    share = dout.astype(dtype, copy=False)[:, :, :, None, :, None] / count.astype(dtype)
     return np.where(mask, share, np.zeros((), dtype)).reshape(x.shape)
 
 
