@@ -79,9 +79,10 @@ def test_agrees_with_conv2d(case: Case) -> None:
     np.testing.assert_allclose(out, conv2d(x, w, b, **kwargs), rtol=1e-12,
                                atol=1e-12)
     dout = random_array(case.seed + 3, out.shape, np.float64)
-    for got, expected in zip(cs.conv_backward_strides(dout, cache),
-                             conv2d_backward(dout, x, w, **kwargs)):
-        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    got, expected = (cs.conv_backward_strides(dout, cache),
+                     conv2d_backward(dout, x, w, **kwargs))
+    for k in range(3):
+        np.testing.assert_allclose(got[k], expected[k], rtol=1e-12, atol=1e-12)
 
 
 def test_fortran_ordered_input_is_right() -> None:
@@ -117,7 +118,7 @@ def test_cache_columns_in_another_order_are_rejected() -> None:
     # and the other way round
     out2, cache2 = cs.conv_forward_im2col(x, w, b, {"stride": 1, "pad": 1})
     with pytest.raises(ValueError, match="pass the cache to conv_backward_strides"):
-        cs.conv_backward_im2col(out2, cache2[:4] + (cols.copy(),))
+        cs.conv_backward_im2col(out2, (*cache2[:4], cols.copy()))
 
 
 @pytest.mark.parametrize("order", ["strides", "im2col"])
@@ -134,8 +135,9 @@ def test_x_changed_in_place_after_the_forward_does_not_matter(order: str) -> Non
     ex, ew, eb = ref.conv2d_backward(dout, x.copy(), w, stride=2, padding=1)
     x += 1.0
     x[-1] = 0.0
-    for got, expected in zip(backward(dout, cache), (ex, ew, eb)):
-        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    got = backward(dout, cache)
+    for k, expected in enumerate((ex, ew, eb)):
+        np.testing.assert_allclose(got[k], expected, rtol=1e-10, atol=1e-12)
 
 
 def test_other_order_refused_even_after_x_changed() -> None:
@@ -158,8 +160,8 @@ def test_one_image_orders_agree_and_no_refusal() -> None:
     out, (cx, cw, cb, cp, cols) = cs.conv_forward_im2col(x, w, b, p)
     got = cs.conv_backward_strides(out, (cx, cw, cb, cp, cols.copy()))
     expected = cs.conv_backward_im2col(out, (cx, cw, cb, cp, cols))
-    for a, e in zip(got, expected):
-        np.testing.assert_allclose(a, e, rtol=1e-12)
+    for k in range(3):
+        np.testing.assert_allclose(got[k], expected[k], rtol=1e-12)
 
 
 @settings(max_examples=80)
@@ -174,10 +176,10 @@ def test_im2col_layer_matches_loops(case: Case, dtype: Any, x_layout: str) -> No
     np.testing.assert_array_equal(
         cache[4], reorder(ref.im2col(x, case.kernel, **kw), N, P))
     dout = random_array(case.seed + 3, out.shape, dtype)
-    for got, expected in zip(cs.conv_backward_im2col(dout, cache),
-                             ref.conv2d_backward(dout, x, w, **kw)):
-        assert got.dtype == dtype
-        np.testing.assert_allclose(got, expected, **tolerance(dtype))
+    got = cs.conv_backward_im2col(dout, cache)
+    for k, expected in enumerate(ref.conv2d_backward(dout, x, w, **kw)):
+        assert got[k].dtype == dtype
+        np.testing.assert_allclose(got[k], expected, **tolerance(dtype))
 
 
 def test_notebook_sized_example() -> None:

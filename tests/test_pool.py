@@ -90,11 +90,13 @@ def test_max_pool2d_matches_loops(case: Any, dtype: Any) -> None:
     shape, kernel, stride, pad = case
     x = tied_input(shape, 0, dtype)
     out = max_pool2d(x, kernel, stride=stride, padding=pad)
-    assert out.dtype == dtype and out.flags.c_contiguous
+    assert out.dtype == dtype
+    assert out.flags.c_contiguous
     np.testing.assert_array_equal(out, pool_loop(x, kernel, stride, pad))
     dout = np.random.default_rng(1).normal(size=out.shape).astype(dtype)
     dx = max_pool2d_backward(dout, x, kernel, stride=stride, padding=pad)
-    assert dx.dtype == dtype and dx.shape == x.shape
+    assert dx.dtype == dtype
+    assert dx.shape == x.shape
     np.testing.assert_allclose(
         dx, pool_backward_loop(dout, x, kernel, stride, pad, "first"), rtol=1e-6)
 
@@ -160,8 +162,10 @@ def test_im2col_path_first_maximum(case: Any) -> None:
     out, cache = cs.max_pool_forward_im2col(x, param(ph, pw, s))
     np.testing.assert_array_equal(out, pool_loop(x, (ph, pw), (s, s), 0))
     cx, x_cols, argmax, cp = cache
-    assert cx is x and cp == param(ph, pw, s)
-    assert x_cols.shape == (ph * pw, out.size) and argmax.shape == (out.size,)
+    assert cx is x
+    assert cp == param(ph, pw, s)
+    assert x_cols.shape == (ph * pw, out.size)
+    assert argmax.shape == (out.size,)
     dout = np.random.default_rng(4).normal(size=out.shape)
     dx = cs.max_pool_backward_im2col(dout, cache)
     np.testing.assert_allclose(
@@ -183,7 +187,8 @@ def test_reshape_path_splits_ties(shape: tuple[int, ...]) -> None:
     x = tied_input(shape, 6)
     out, cache = cs.max_pool_forward_reshape(x, param(2, 2, 2))
     np.testing.assert_array_equal(out, pool_loop(x, (2, 2), (2, 2), 0))
-    assert cache[0] is x and cache[2] is out
+    assert cache[0] is x
+    assert cache[2] is out
     assert cache[1].shape == (shape[0], shape[1], shape[2] // 2, 2, shape[3] // 2, 2)
     assert np.shares_memory(cache[1], x)           # a view, as the original's
     dout = np.random.default_rng(7).normal(size=out.shape)

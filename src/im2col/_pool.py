@@ -22,7 +22,8 @@ def pool_geometry(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any) ->
     """Check PyTorch's pooling options against ``x`` and return the geometry."""
     g = geometry(x.shape, kernel_size, stride=kernel_size if stride is None else stride,
                  padding=padding, dilation=1)
-    for (top, _), k, axis in zip(g.padding, g.kernel, ("height", "width")):
+    for a, axis in enumerate(("height", "width")):
+        top, k = g.padding[a][0], g.kernel[a]
         if top > k // 2:
             raise ValueError(
                 f"padding along {axis} must be at most half the kernel "
@@ -37,7 +38,7 @@ def tiles(g: Geometry) -> bool:
 
 
 def lowest(dtype: np.dtype) -> Any:
-    """The value that loses every comparison: the padding of max pooling."""
+    """Return the value that loses every comparison: max pooling's padding."""
     if dtype == np.bool_:
         return False
     if np.issubdtype(dtype, np.integer):
@@ -46,7 +47,7 @@ def lowest(dtype: np.dtype) -> Any:
 
 
 def windows(x: np.ndarray, g: Geometry) -> np.ndarray:
-    """The windows of ``x`` as an ``(N, C, oh, kh, ow, kw)`` array.
+    """Return the windows of ``x`` as an ``(N, C, oh, kh, ow, kw)`` array.
 
     Tiling windows are ``x`` cropped to whole windows and reshaped (a copy
     only if the crop is not contiguous); others are the window view of ``x``
@@ -65,16 +66,17 @@ def windows(x: np.ndarray, g: Geometry) -> np.ndarray:
 
 
 def first_argmax(win: np.ndarray, g: Geometry) -> np.ndarray:
-    """Tap index ``i*kw + j`` of each window's first maximum (NaN counts as
-    the maximum, as in :func:`numpy.argmax`), shape ``(N, C, oh, ow)``.
+    """Return the tap ``i*kw + j`` of each window's first maximum.
 
-    With padding, a tie between a padded position and a real one goes to
+    A NaN counts as the maximum, as in :func:`numpy.argmax`; the result has
+    shape ``(N, C, oh, ow)``. With padding, a tie between a padded position and a real one goes to
     the real one, so no gradient is lost in the padding.
     """
     (oh, ow), (kh, kw) = g.out, g.kernel
     flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(g.N, g.C, oh, ow, kh * kw)
     if not g.has_padding:
-        return np.argmax(flat, axis=-1)
+        arg: np.ndarray = np.argmax(flat, axis=-1)
+        return arg
     real = np.zeros((1, 1, *g.padded), dtype=bool)
     real[(slice(None), slice(None), *g.interior())] = True
     real_win = window_view(real, g.kernel, stride=g.stride).transpose(3, 0, 4, 1, 5, 2)
@@ -83,13 +85,15 @@ def first_argmax(win: np.ndarray, g: Geometry) -> np.ndarray:
     hit = (flat == top) & real_flat
     if flat.dtype.kind in "fc":
         hit |= np.isnan(flat)
-    return np.argmax(hit, axis=-1)
+    first: np.ndarray = np.argmax(hit, axis=-1)
+    return first
 
 
 def route(dout: np.ndarray, tap: np.ndarray, g: Geometry, dtype: Any) -> np.ndarray:
-    """``dx`` with ``dout[n, c, y, x]`` added at tap ``tap[n, c, y, x]`` of
-    each window: one strided slice per kernel tap, summed where windows
-    overlap."""
+    """Return ``dx``: ``dout[n, c, y, x]`` added at tap ``tap[n, c, y, x]``.
+
+    One strided slice per kernel tap, summed where windows overlap.
+    """
     dxp = np.zeros((g.N, g.C, *g.padded), dtype=dtype)
     zero = np.zeros((), dtype=dtype)
     for i in range(g.kernel[0]):

@@ -46,9 +46,44 @@ from ._pool_layers import (
     max_pool_forward_reshape,
 )
 
-#: The assignment's names for the strided layer.
 conv_forward_fast = conv_forward_strides
+"""The assignment's name for :func:`conv_forward_strides` (the same function).
+
+Parameters
+----------
+x, w, b, conv_param
+    As in :func:`conv_forward_strides`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from im2col.cs231n import conv_forward_fast, conv_forward_strides
+>>> conv_forward_fast is conv_forward_strides
+True
+>>> conv_forward_fast(np.ones((1, 1, 2, 2)), np.ones((1, 2, 1, 1)), np.zeros(1), {"stride": 1, "pad": 0})
+Traceback (most recent call last):
+...
+ValueError: w must have C = 1 channels like x, got w.shape=(1, 2, 1, 1)
+"""
+
 conv_backward_fast = conv_backward_strides
+"""The assignment's name for :func:`conv_backward_strides` (the same function).
+
+Parameters
+----------
+dout, cache
+    As in :func:`conv_backward_strides`.
+
+Examples
+--------
+>>> from im2col.cs231n import conv_backward_fast, conv_backward_strides
+>>> conv_backward_fast is conv_backward_strides
+True
+>>> conv_backward_fast(None, None)
+Traceback (most recent call last):
+...
+ValueError: cache must be the 5-tuple (x, w, b, conv_param, x_cols) from conv_forward_strides, got NoneType
+"""
 
 __all__ = [
     "conv_backward_fast",

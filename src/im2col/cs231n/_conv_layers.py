@@ -32,7 +32,7 @@ _ORDER = {"strides": "N*out_h*out_w", "im2col": "out_h*out_w*N"}
 
 
 def _layer(x: Any, w: Any, b: Any, param: Any) -> tuple[np.ndarray, ...]:
-    stride, pad = _params.conv_param(param)
+    _params.conv_param(param)
     x, w = _params.data(x, "x"), _params.data(w, "w")
     b = as_array(b, "b", 1, float_only=False)
     if w.shape[1] != x.shape[1]:
@@ -260,8 +260,26 @@ def conv_forward_im2col(
 
     The order of cs231n's ``im2col_cython`` and ``im2col_indices``, in pure
     NumPy; any output size is allowed (the original asserts that the
-    windows fit exactly). Parameters, dtypes and errors as in
+    windows fit exactly). Dtypes and errors as in
     :func:`conv_forward_strides`.
+
+    Parameters
+    ----------
+    x, w, b, conv_param
+        As in :func:`conv_forward_strides`.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        C-ordered ``(N, F, out_h, out_w)``, ``numpy.result_type(x, w, b)``.
+    cache : tuple
+        ``(x, w, b, conv_param, x_cols)``, ``x_cols`` of shape
+        ``(C*HH*WW, out_h*out_w*N)`` in ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
 
     Examples
     --------
@@ -274,6 +292,10 @@ def conv_forward_im2col(
     True
     >>> cache[4][0]                          # tap (0, 0): pixel by pixel, image inside
     array([ 0.,  9.,  1., 10.,  3., 12.,  4., 13.])
+    >>> conv_forward_im2col(x, w, np.zeros(2), p)
+    Traceback (most recent call last):
+    ...
+    ValueError: b must have shape (1,), got (2,)
     """
     return _forward(x, w, b, conv_param, "im2col")
 
@@ -286,6 +308,23 @@ def conv_backward_im2col(
     As :func:`conv_backward_strides`, with the orders swapped: a cache in
     :func:`conv_forward_strides`' order is refused when that is certain.
 
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient ``(N, F, out_h, out_w)``.
+    cache : tuple
+        The cache returned by :func:`conv_forward_im2col`.
+
+    Returns
+    -------
+    dx, dw, db : numpy.ndarray
+        Gradients, in the dtypes of :func:`conv_backward_strides`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
     Examples
     --------
     >>> import numpy as np
@@ -295,6 +334,10 @@ def conv_backward_im2col(
     >>> conv_backward_im2col(np.ones_like(out), cache)[1]
     array([[[[8., 8.],
              [8., 8.]]]])
+    >>> conv_backward_im2col(np.ones((2, 1, 3, 3)), cache)
+    Traceback (most recent call last):
+    ...
+    ValueError: dout must have shape (2, 1, 2, 2) = (N, F, out_h, out_w), got (2, 1, 3, 3)
     """
     dx, dw, db = _backward(dout, cache, "im2col")
     return dx, dw, db

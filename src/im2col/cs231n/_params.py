@@ -50,15 +50,15 @@ def cache(value: Any, size: int, layout: str, made_by: str) -> tuple[Any, ...]:
 
 
 def data(x: Any, name: str) -> np.ndarray:
-    """A 4-D ndarray of a bool, integer, floating or complex dtype."""
+    """Return ``x`` checked: a 4-D ndarray of a bool or numeric dtype."""
     return as_array(x, name, 4, float_only=False)
 
 
 def gradient_dtype(*arrays: np.ndarray) -> np.dtype:
-    """Pooling's gradient dtype: NumPy's promotion of ``arrays``, and float64
-    where that is not a float (as NumPy's true division of integers).
+    """Return pooling's gradient dtype, never narrower than its inputs.
 
-    The original returns ``x``'s dtype: it casts a float64 ``dout`` down to a
+    NumPy's promotion of ``arrays``, and float64 where that is not a float
+    (as NumPy's true division of integers). The original returns ``x``'s dtype: it casts a float64 ``dout`` down to a
     float32 ``x`` and fails on an integer ``x``; this never loses a digit.
     """
     dtype = np.result_type(*arrays)

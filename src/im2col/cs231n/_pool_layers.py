@@ -30,11 +30,11 @@ def _geometry(x_shape: tuple[int, ...], param: Any) -> Geometry:
 
 
 def _check_dout(dout: Any, shape: tuple[int, ...]) -> np.ndarray:
-    dout = _params.data(dout, "dout")
-    if dout.shape != shape:
+    checked = _params.data(dout, "dout")
+    if checked.shape != shape:
         raise ValueError(f"dout must have shape {shape} = (N, C, out_h, out_w), "
-                         f"got {dout.shape}")
-    return dout
+                         f"got {checked.shape}")
+    return checked
 
 
 def max_pool_forward_reshape(
@@ -100,6 +100,13 @@ def max_pool_backward_reshape(dout: np.ndarray, cache: ReshapeCache) -> np.ndarr
     ``dx_reshaped /= np.sum(mask, ...)`` does. Like the original, it reads
     ``x_reshaped`` and ``out`` from the cache.
 
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient of ``out``'s shape.
+    cache : tuple
+        The cache returned by :func:`max_pool_forward_reshape`.
+
     Returns
     -------
     numpy.ndarray
@@ -118,6 +125,10 @@ def max_pool_backward_reshape(dout: np.ndarray, cache: ReshapeCache) -> np.ndarr
     >>> max_pool_backward_reshape(np.ones_like(out), cache)[0, 0]
     array([[0. , 0.5],
            [0.5, 0. ]])
+    >>> max_pool_backward_reshape(np.ones_like(out), cache[:2])
+    Traceback (most recent call last):
+    ...
+    ValueError: cache must be the 3-tuple (x, x_reshaped, out) from max_pool_forward_reshape, got a tuple of 2 items
     """
     x, x_reshaped, out = _params.cache(cache, 3, "(x, x_reshaped, out)",
                                        "max_pool_forward_reshape")
@@ -171,6 +182,10 @@ def max_pool_forward_im2col(
            [22., 24.]])
     >>> cache[1].shape, cache[2]
     ((9, 4), array([8, 8, 8, 8]))
+    >>> max_pool_forward_im2col(x, {"pool_height": 3, "pool_width": 3, "stride": 0})
+    Traceback (most recent call last):
+    ...
+    ValueError: pool_param['stride'] must be >= 1, got 0
     """
     x = _params.data(x, "x")
     g = _geometry(x.shape, pool_param)
@@ -189,8 +204,19 @@ def max_pool_backward_im2col(dout: np.ndarray, cache: Im2colCache) -> np.ndarray
     The whole ``dout`` of a window goes to the cached arg-max (its first
     maximum), summed where overlapping windows share it. It uses only the
     cached ``x_cols_argmax``, so ``x`` changed after the forward pass does
-    not matter. The gradient's dtype is as in
-    :func:`max_pool_backward_reshape`.
+    not matter.
+
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient ``(N, C, out_h, out_w)``.
+    cache : tuple
+        The cache returned by :func:`max_pool_forward_im2col`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx`` of ``x``'s shape, dtype as in :func:`max_pool_backward_reshape`.
 
     Examples
     --------
@@ -201,6 +227,10 @@ def max_pool_backward_im2col(dout: np.ndarray, cache: Im2colCache) -> np.ndarray
     ...     x, {"pool_height": 1, "pool_width": 2, "stride": 1})
     >>> max_pool_backward_im2col(np.ones_like(out), cache)
     array([[[[0., 2., 0.]]]])
+    >>> max_pool_backward_im2col(np.ones((1, 1, 1, 3)), cache)
+    Traceback (most recent call last):
+    ...
+    ValueError: dout must have shape (1, 1, 1, 2) = (N, C, out_h, out_w), got (1, 1, 1, 3)
     """
     x, x_cols, argmax, param = _params.cache(
         cache, 4, "(x, x_cols, x_cols_argmax, pool_param)", "max_pool_forward_im2col")
@@ -230,6 +260,20 @@ def max_pool_forward_fast(
     ``('reshape', cache)`` or ``('im2col', cache)``. No Cython is needed on
     either path.
 
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input ``(N, C, H, W)``, any bool, integer or floating dtype.
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'`` and ``'stride'``.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        ``(N, C, out_h, out_w)``, ``x``'s dtype.
+    cache : tuple
+        ``(method, cache)`` for :func:`max_pool_backward_fast`.
+
     Examples
     --------
     >>> import numpy as np
@@ -237,6 +281,10 @@ def max_pool_forward_fast(
     >>> x = np.zeros((1, 1, 5, 5))
     >>> max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2, "stride": 2})[1][0]
     'im2col'
+    >>> max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: pool_param is missing key(s) ['stride']; expected keys 'pool_height', 'pool_width', 'stride', got ['pool_height', 'pool_width']
     """
     ph, pw, stride = _params.pool_param(pool_param)
     x = _params.data(x, "x")
@@ -249,6 +297,19 @@ def max_pool_forward_fast(
 
 def max_pool_backward_fast(dout: np.ndarray, cache: tuple[str, Any]) -> np.ndarray:
     """Backward pass of :func:`max_pool_forward_fast`, by the cache's method.
+
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient ``(N, C, out_h, out_w)``.
+    cache : tuple
+        The ``(method, cache)`` returned by :func:`max_pool_forward_fast`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx``, from :func:`max_pool_backward_reshape` or
+        :func:`max_pool_backward_im2col`.
 
     Examples
     --------
