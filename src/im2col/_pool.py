@@ -73,10 +73,20 @@ def first_argmax(win: np.ndarray, g: Geometry) -> np.ndarray:
     the real one, so no gradient is lost in the padding.
     """
     (oh, ow), (kh, kw) = g.out, g.kernel
-    flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(g.N, g.C, oh, ow, kh * kw)
     if not g.has_padding:
-        arg: np.ndarray = np.argmax(flat, axis=-1)
+        # One pass per tap: a later tap wins only if strictly greater, or NaN
+        # over a number.
+        best = win[:, :, :, 0, :, 0].copy()
+        arg = np.zeros(best.shape, dtype=np.intp)
+        for k in range(1, kh * kw):
+            tap = win[:, :, :, k // kw, :, k % kw]
+            better = tap > best
+            if best.dtype.kind in "fc":
+                better |= np.isnan(tap) & ~np.isnan(best)
+            np.copyto(best, tap, where=better)
+            np.copyto(arg, k, where=better)
         return arg
+    flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(g.N, g.C, oh, ow, kh * kw)
     real = np.zeros((1, 1, *g.padded), dtype=bool)
     real[(slice(None), slice(None), *g.interior())] = True
     real_win = window_view(real, g.kernel, stride=g.stride).transpose(3, 0, 4, 1, 5, 2)
@@ -167,7 +177,11 @@ def max_pool2d(
     """
     x = as_array(x, "x", 4, float_only=False)
     g = pool_geometry(x, kernel_size, stride, padding)
-    return np.ascontiguousarray(windows(x, g).max(axis=(3, 5)))
+    win = windows(x, g)
+    out = win[:, :, :, 0, :, 0].copy()
+    for k in range(1, g.taps):       # one np.maximum per tap; NaN propagates
+        np.maximum(out, win[:, :, :, k // g.kernel[1], :, k % g.kernel[1]], out=out)
+    return out
 
 
 def max_pool2d_backward(
