@@ -201,7 +201,9 @@ def max_pool2d_backward(
         Upstream gradient ``(N, C, oh, ow)``, float32 or float64.
     x : numpy.ndarray
         The forward pass's input, same dtype as ``dout`` (as in PyTorch).
-    kernel_size, stride, padding
+    kernel_size : int or (int, int)
+        The forward pass's window size.
+    stride, padding : int or (int, int), optional
         The forward pass's options.
 
     Returns

@@ -51,7 +51,9 @@ conv_forward_fast = conv_forward_strides
 
 Parameters
 ----------
-x, w, b, conv_param
+x, w, b : numpy.ndarray
+    As in :func:`conv_forward_strides`.
+conv_param : dict
     As in :func:`conv_forward_strides`.
 
 Examples
@@ -71,7 +73,9 @@ conv_backward_fast = conv_backward_strides
 
 Parameters
 ----------
-dout, cache
+dout : numpy.ndarray
+    As in :func:`conv_backward_strides`.
+cache : tuple
     As in :func:`conv_backward_strides`.
 
 Examples

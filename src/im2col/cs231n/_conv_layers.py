@@ -265,7 +265,9 @@ def conv_forward_im2col(
 
     Parameters
     ----------
-    x, w, b, conv_param
+    x, w, b : numpy.ndarray
+        As in :func:`conv_forward_strides`.
+    conv_param : dict
         As in :func:`conv_forward_strides`.
 
     Returns
