@@ -258,3 +258,11 @@ def test_the_notebooks_pooling_check_numerically() -> None:
 def test_drop_in_pool_errors(call: Any, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+def test_reshape_path_nan_window_gets_the_gradient() -> None:
+    x = np.array([[[[np.nan, 1.0], [2.0, 0.0]]]])
+    out, cache = cs.max_pool_forward_reshape(x, param(2, 2, 2))
+    assert np.isnan(out[0, 0, 0, 0])
+    np.testing.assert_array_equal(cs.max_pool_backward_reshape(np.ones_like(out), cache),
+                                  [[[[1.0, 0.0], [0.0, 0.0]]]])

@@ -137,13 +137,21 @@ def max_pool_backward_reshape(dout: np.ndarray, cache: ReshapeCache) -> np.ndarr
     out = _params.data(out, "cache out")
     dout = _check_dout(dout, out.shape)
     dtype = _params.gradient_dtype(x_reshaped, dout)
-    top = out[:, :, :, None, :, None]
-    mask = x_reshaped == top
-    if out.dtype.kind in "fc" and np.isnan(out).any():
-        mask |= np.isnan(x_reshaped) & np.isnan(top)
-    count = np.maximum(mask.sum(axis=(3, 5), keepdims=True, dtype=np.intp), 1)
-    share = dout.astype(dtype, copy=False)[:, :, :, None, :, None] / count.astype(dtype)
-    return np.where(mask, share, np.zeros((), dtype)).reshape(x.shape)
+    ph, pw = x_reshaped.shape[3], x_reshaped.shape[5]
+    nan = out.dtype.kind in "fc" and bool(np.isnan(out).any())
+    # One (N, C, out_h, out_w) mask per tap: long inner loops, no 6-D broadcast.
+    masks = []
+    for k in range(ph * pw):
+        tap = x_reshaped[:, :, :, k // pw, :, k % pw]
+        masks.append((tap == out) | (np.isnan(tap) & np.isnan(out)) if nan else tap == out)
+    count = np.zeros(out.shape, dtype=np.intp)
+    for m in masks:
+        count += m
+    share = dout.astype(dtype, copy=False) / np.maximum(count, 1).astype(dtype)
+    dx = np.zeros(x_reshaped.shape, dtype=dtype)
+    for k, m in enumerate(masks):
+        np.copyto(dx[:, :, :, k // pw, :, k % pw], share, where=m)
+    return dx.reshape(x.shape)
 
 
 def max_pool_forward_im2col(
