@@ -39,7 +39,7 @@ from im2col.cs231n import (
 )
 
 RESULTS = Path(__file__).parent / "results" / "dropin.json"
-ROUNDS = 15
+ROUNDS = 9
 
 
 def baseline_conv_backward(dout: np.ndarray, cache: tuple[Any, ...]) -> tuple[np.ndarray, ...]:
