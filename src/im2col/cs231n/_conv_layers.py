@@ -197,7 +197,7 @@ def conv_forward_strides(
     >>> conv_forward_strides(x, w, np.zeros(1), {"stride": 1})
     Traceback (most recent call last):
     ...
-    ValueError: conv_param is missing key(s) ['pad']; expected keys 'stride', 'pad', got ['stride']
+    ValueError: conv_param is missing key(s) ['pad']; expected keys 'stride' and 'pad', got ['stride']
     """
     return _forward(x, w, b, conv_param, "strides")
 

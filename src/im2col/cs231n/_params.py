@@ -10,12 +10,13 @@ from .._checks import as_array, as_int
 
 
 def _keys(param: Any, name: str, keys: tuple[str, ...]) -> None:
-    listed = ", ".join(repr(k) for k in keys)
+    names = [repr(k) for k in keys]
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
     if not isinstance(param, dict):
         raise TypeError(
             f"{name} must be a dict with keys {listed}, got {type(param).__name__}"
         )
-    missing = [k for k in keys if k not in param]
+    missing = sorted(k for k in keys if k not in param)
     if missing:
         raise ValueError(
             f"{name} is missing key(s) {missing}; expected keys {listed}, got "

@@ -292,7 +292,7 @@ def max_pool_forward_fast(
     >>> max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2})
     Traceback (most recent call last):
     ...
-    ValueError: pool_param is missing key(s) ['stride']; expected keys 'pool_height', 'pool_width', 'stride', got ['pool_height', 'pool_width']
+    ValueError: pool_param is missing key(s) ['stride']; expected keys 'pool_height', 'pool_width' and 'stride', got ['pool_height', 'pool_width']
     """
     ph, pw, stride = _params.pool_param(pool_param)
     x = _params.data(x, "x")
