@@ -86,12 +86,11 @@ class MemoryBill:
     def backward_peak(self) -> int:
         """Peak bytes allocated by the backward call, its results included.
 
-        ``dout_rows``, ``dw`` and ``dcolumns`` coexist; then ``dout_rows``
-        is freed and col2im adds the zeroed padded gradient and ``dx``
+        ``dw`` and ``dcolumns`` (computed from ``dout`` in place, no copy
+        of it), then col2im adds the zeroed padded gradient and ``dx``
         (only one of the two when there is no padding).
         """
-        dx = self.input + self.padded
-        return self.weights + self.columns + max(self.output, dx)
+        return self.weights + self.columns + self.input + self.padded
 
 
 def memory_bill(

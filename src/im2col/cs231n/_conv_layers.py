@@ -1,0 +1,345 @@
+"""The four convolution layers of ``fast_layers.py`` and their two orders.
+
+``conv_forward_strides`` orders the columns of its ``x_cols`` by
+``(N, out_h, out_w)``, ``conv_forward_im2col`` (like cs231n's
+``im2col_indices``) by ``(out_h, out_w, N)``. Each backward pass refuses
+the other order's cache when it is certain to be one, and otherwise
+computes from the cached columns alone: ``x`` only gives the shapes.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_array
+from .._columns import add_taps, im2col
+from .._geometry import Geometry, geometry, pad_input
+from .._view import window_view
+from . import _params
+
+Cache = tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any], np.ndarray]
+
+#: The column order of every ``x_cols`` made here, by ``id``, while it lives.
+_MADE: dict[str, weakref.WeakValueDictionary[int, np.ndarray]] = {
+    "strides": weakref.WeakValueDictionary(),
+    "im2col": weakref.WeakValueDictionary(),
+}
+_FORWARD = {"strides": "conv_forward_strides", "im2col": "conv_forward_im2col"}
+_ORDER = {"strides": "N*out_h*out_w", "im2col": "out_h*out_w*N"}
+
+
+def _layer(x: Any, w: Any, b: Any, param: Any) -> tuple[np.ndarray, ...]:
+    _params.conv_param(param)
+    x, w = _params.data(x, "x"), _params.data(w, "w")
+    b = as_array(b, "b", 1, float_only=False)
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"w must have C = {x.shape[1]} channels like x, got w.shape={w.shape}"
+        )
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"b must have shape ({w.shape[0]},), got {b.shape}")
+    return x, w, b
+
+
+def _geometry(x_shape: tuple[int, ...], w: np.ndarray, param: Any) -> Geometry:
+    stride, pad = _params.conv_param(param)
+    return geometry(x_shape, w.shape[2:], stride=stride, padding=pad,
+                    dilation=1, kernel_name="w.shape[2:]")
+
+
+def _forward(x: Any, w: Any, b: Any, param: Any, order: str) -> tuple[np.ndarray, Cache]:
+    x, w, b = _layer(x, w, b, param)
+    g = _geometry(x.shape, w, param)
+    (oh, ow), F, P = g.out, w.shape[0], g.out[0] * g.out[1]
+    dtype = np.result_type(x, w, b)
+    w_rows = w.reshape(F, -1).astype(dtype, copy=False)
+    if order == "strides":
+        x_cols = im2col(x, g.kernel, stride=g.stride, padding=g.padding[0][0])
+        res = w_rows @ x_cols
+        res += b.reshape(F, 1)
+        result = np.ascontiguousarray(res.reshape(F, g.N, oh, ow).transpose(1, 0, 2, 3))
+    else:
+        xp = pad_input(x, g) if g.has_padding else x
+        view = window_view(xp, g.kernel, stride=g.stride).transpose(0, 1, 2, 4, 5, 3)
+        x_cols = view.copy(order="C").reshape(-1, P * g.N)
+        res = w_rows @ x_cols
+        res += b.reshape(F, 1)
+        result = np.ascontiguousarray(res.reshape(F, oh, ow, g.N).transpose(3, 0, 1, 2))
+    _MADE[order][id(x_cols)] = x_cols
+    return result, (x, w, b, param, x_cols)
+
+
+def _check_order(x_cols: np.ndarray, x: np.ndarray, g: Geometry, order: str) -> None:
+    """Raise if ``x_cols`` is certainly in the other order than ``order``.
+
+    Certain: it was made by the other forward function here (and is still
+    that array), or its columns of the last image equal ``im2col`` of the
+    cached ``x`` in the other order and not in this one. A changed ``x``
+    matches neither order, so it is never refused.
+    """
+    made = next((o for o, d in _MADE.items() if d.get(id(x_cols)) is x_cols), None)
+    if made is None and g.N > 1:
+        P = g.out[0] * g.out[1]
+        last = im2col(x[-1:], g.kernel, stride=g.stride, padding=g.padding[0][0])
+        nan = last.dtype.kind in "fc"
+        at = {"strides": slice(-P, None), "im2col": slice(g.N - 1, None, g.N)}
+        same = {o: np.array_equal(x_cols[:, s], last, equal_nan=nan) for o, s in at.items()}
+        if same["strides"] != same["im2col"]:
+            made = "strides" if same["strides"] else "im2col"
+    if made is not None and made != order:
+        raise ValueError(
+            f"cache x_cols is in the column order of {_FORWARD[made]} "
+            f"(C*HH*WW, {_ORDER[made]}), not of {_FORWARD[order]} "
+            f"(C*HH*WW, {_ORDER[order]}); pass the cache to "
+            f"{_FORWARD[made].replace('forward', 'backward')}"
+        )
+
+
+def _unpack(dout: Any, cache: Any, order: str) -> tuple[Any, ...]:
+    x, w, _, param, x_cols = _params.cache(
+        cache, 5, "(x, w, b, conv_param, x_cols)", _FORWARD[order])
+    x, w = _params.data(x, "cache x"), _params.data(w, "cache w")
+    dout = _params.data(dout, "dout")
+    g = _geometry(x.shape, w, param)
+    F = w.shape[0]
+    if dout.shape != (g.N, F, *g.out):
+        raise ValueError(
+            f"dout must have shape {(g.N, F, *g.out)} = (N, F, out_h, out_w), "
+            f"got {dout.shape}"
+        )
+    x_cols = as_array(x_cols, "cache x_cols", 2, float_only=False)
+    rows, columns = g.C * g.taps, g.N * g.out[0] * g.out[1]
+    if x_cols.shape != (rows, columns):
+        raise ValueError(
+            f"cache x_cols must have shape {(rows, columns)} = (C*HH*WW, "
+            f"{_ORDER[order]}), got {x_cols.shape}"
+        )
+    _check_order(x_cols, x, g, order)
+    return dout, w, x_cols, g
+
+
+def _backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
+    dout, w, x_cols, g = _unpack(dout, cache, order)
+    F, P, (kh, kw) = w.shape[0], g.out[0] * g.out[1], g.kernel
+    db = dout.sum(axis=(0, 2, 3))
+    dw_dtype, dx_dtype = np.result_type(dout, x_cols), np.result_type(w, dout)
+    dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
+    if order == "strides":
+        d3 = dout.reshape(g.N, F, P)
+        # (N, F, P) @ (N, P, R), summed over N: no transposed copy of dout.
+        dw = np.matmul(d3, x_cols.reshape(-1, g.N, P).transpose(1, 2, 0))
+        dw = dw.sum(axis=0, dtype=dw_dtype)
+        # Rows ordered (i, j, c): one (N, C, out_h, out_w) block per tap.
+        w_taps = w.transpose(2, 3, 1, 0).reshape(-1, F).astype(dx_dtype, copy=False)
+        dx_taps = np.matmul(w_taps, d3).reshape(g.N, kh, kw, g.C, *g.out)
+        add_taps(dxp, dx_taps.transpose(1, 2, 0, 3, 4, 5), g)
+    else:
+        d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
+        dw = d_rows @ x_cols.T
+        dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
+        dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
+        add_taps(dxp, dx_taps.transpose(1, 2, 5, 0, 3, 4), g)
+    if g.has_padding:
+        rows, cols = g.interior()
+        dxp = np.ascontiguousarray(dxp[:, :, rows, cols])
+    return dxp, dw.reshape(w.shape), db
+
+
+def conv_forward_strides(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict[str, Any]
+) -> tuple[np.ndarray, Cache]:
+    """Forward pass of a convolutional layer through one im2col matrix.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input ``(N, C, H, W)``, any bool, integer or floating dtype (uint8
+        images included), any memory order.
+    w : numpy.ndarray
+        Filters ``(F, C, HH, WW)``, any such dtype.
+    b : numpy.ndarray
+        Biases ``(F,)``, any such dtype (``np.array([0, 128])`` will do).
+    conv_param : dict
+        ``'stride'`` (int >= 1) and ``'pad'`` (zeros on each side, int >= 0);
+        other keys are ignored.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        C-ordered ``(N, F, out_h, out_w)``, of dtype
+        ``numpy.result_type(x, w, b)``: float64 for float32 filters on
+        float64 data, as the original's ``w.dot(x_cols) + b`` gives.
+        ``out_h = (H + 2*pad - HH) // stride + 1``, rounded down.
+    cache : tuple
+        ``(x, w, b, conv_param, x_cols)``; ``x_cols`` is the
+        ``(C*HH*WW, N*out_h*out_w)`` im2col matrix of ``x``, in ``x``'s
+        dtype, columns ordered ``(N, out_h, out_w)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col.cs231n import conv_forward_strides
+    >>> x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3), np.float32)
+    >>> out, cache = conv_forward_strides(x, w, np.array([1]), {"stride": 1, "pad": 0})
+    >>> out
+    array([[[[10., 10.],
+             [10., 10.]]]])
+    >>> cache[4].shape                       # (C*HH*WW, N*out_h*out_w)
+    (9, 4)
+    >>> conv_forward_strides(x, w, np.zeros(1), {"stride": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: conv_param is missing key(s) ['pad']; expected keys 'stride' and 'pad', got ['stride']
+    """
+    return _forward(x, w, b, conv_param, "strides")
+
+
+def conv_backward_strides(
+    dout: np.ndarray, cache: Cache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`conv_forward_strides`, from the cached columns.
+
+    ``dw`` comes from the cached ``x_cols`` and ``dx`` from ``w``, so an
+    ``x`` changed in place after the forward pass does not change the
+    result. A cache whose columns are in :func:`conv_forward_im2col`'s order
+    is refused when that is certain (made by that function, or matching
+    ``x`` in that order only); such columns would give a wrong ``dw``.
+
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient ``(N, F, out_h, out_w)``, any dtype ``x`` may have.
+    cache : tuple
+        The cache returned by :func:`conv_forward_strides`.
+
+    Returns
+    -------
+    dx, dw, db : numpy.ndarray
+        Gradients, in the original's dtypes: ``dx`` in
+        ``result_type(w, dout)``, ``dw`` in ``result_type(dout, x)`` and
+        ``db`` in the dtype of ``dout.sum()``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col.cs231n import conv_backward_strides, conv_forward_strides
+    >>> x, w, b = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1)
+    >>> out, cache = conv_forward_strides(x, w, b, {"stride": 1, "pad": 0})
+    >>> dx, dw, db = conv_backward_strides(np.ones_like(out), cache)
+    >>> dx[0, 0]
+    array([[1., 2., 2., 1.],
+           [2., 4., 4., 2.],
+           [2., 4., 4., 2.],
+           [1., 2., 2., 1.]])
+    >>> conv_backward_strides(out, cache[:4])
+    Traceback (most recent call last):
+    ...
+    ValueError: cache must be the 5-tuple (x, w, b, conv_param, x_cols) from conv_forward_strides, got a tuple of 4 items
+    """
+    dx, dw, db = _backward(dout, cache, "strides")
+    return dx, dw, db
+
+
+def conv_forward_im2col(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict[str, Any]
+) -> tuple[np.ndarray, Cache]:
+    """:func:`conv_forward_strides` with the columns ordered ``(out_h, out_w, N)``.
+
+    The order of cs231n's ``im2col_cython`` and ``im2col_indices``, in pure
+    NumPy; any output size is allowed (the original asserts that the
+    windows fit exactly). Dtypes and errors as in
+    :func:`conv_forward_strides`.
+
+    Parameters
+    ----------
+    x, w, b : numpy.ndarray
+        As in :func:`conv_forward_strides`.
+    conv_param : dict
+        As in :func:`conv_forward_strides`.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        C-ordered ``(N, F, out_h, out_w)``, ``numpy.result_type(x, w, b)``.
+    cache : tuple
+        ``(x, w, b, conv_param, x_cols)``, ``x_cols`` of shape
+        ``(C*HH*WW, out_h*out_w*N)`` in ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col.cs231n import conv_forward_im2col, conv_forward_strides
+    >>> x = np.arange(2 * 9.0).reshape(2, 1, 3, 3)
+    >>> w, b, p = np.ones((1, 1, 2, 2)), np.zeros(1), {"stride": 1, "pad": 0}
+    >>> out, cache = conv_forward_im2col(x, w, b, p)
+    >>> np.array_equal(out, conv_forward_strides(x, w, b, p)[0])
+    True
+    >>> cache[4][0]                          # tap (0, 0): pixel by pixel, image inside
+    array([ 0.,  9.,  1., 10.,  3., 12.,  4., 13.])
+    >>> conv_forward_im2col(x, w, np.zeros(2), p)
+    Traceback (most recent call last):
+    ...
+    ValueError: b must have shape (1,), got (2,)
+    """
+    return _forward(x, w, b, conv_param, "im2col")
+
+
+def conv_backward_im2col(
+    dout: np.ndarray, cache: Cache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of :func:`conv_forward_im2col`, from the cached columns.
+
+    As :func:`conv_backward_strides`, with the orders swapped: a cache in
+    :func:`conv_forward_strides`' order is refused when that is certain.
+
+    Parameters
+    ----------
+    dout : numpy.ndarray
+        Upstream gradient ``(N, F, out_h, out_w)``.
+    cache : tuple
+        The cache returned by :func:`conv_forward_im2col`.
+
+    Returns
+    -------
+    dx, dw, db : numpy.ndarray
+        Gradients, in the dtypes of :func:`conv_backward_strides`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from im2col.cs231n import conv_backward_im2col, conv_forward_im2col
+    >>> x, w, b = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.zeros(1)
+    >>> out, cache = conv_forward_im2col(x, w, b, {"stride": 1, "pad": 0})
+    >>> conv_backward_im2col(np.ones_like(out), cache)[1]
+    array([[[[8., 8.],
+             [8., 8.]]]])
+    >>> conv_backward_im2col(np.ones((2, 1, 3, 3)), cache)
+    Traceback (most recent call last):
+    ...
+    ValueError: dout must have shape (2, 1, 2, 2) = (N, F, out_h, out_w), got (2, 1, 3, 3)
+    """
+    dx, dw, db = _backward(dout, cache, "im2col")
+    return dx, dw, db
