@@ -235,6 +235,8 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
         extensions=config.markdown_extensions,
         extension_configs={**config.mdx_configs, "pymdownx.highlight": highlight},
     )
-    block = f'<div class="run-note" data-search-exclude>\n{rendered}\n</div>\n'
+    # A <section>, not a <div>: Material's search index compares elements by
+    # tag, so the first inner </div> would end the exclusion.
+    block = f'<section class="run-note" data-search-exclude>\n{rendered}\n</section>\n'
     match = H2.search(html)
     return html[:match.start()] + block + html[match.start():] if match else html + block

@@ -41,17 +41,16 @@ from urllib.parse import urljoin, urlsplit
 
 import nbformat
 import pytest
+from hooks.page_notebook import page_notebook
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-pytestmark = pytest.mark.notebooks
-
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".cache" / "notebook-venvs"
 CELL_TIMEOUT = 600  # seconds; the speed page runs a small benchmark
-NOTE = re.compile(r'<div class="run-note".*?</div>\s*</div>', re.DOTALL)
+NOTE = re.compile(r'<section class="run-note".*?</section>', re.DOTALL)
 NOTEBOOK_LINK = re.compile(r'<a download="[^"]+" href="([^"]+\.ipynb)"')
 PIP_LINE = re.compile(r"^pip install .+$", re.MULTILINE)
 #: What the note says on a page that imports the repository's own code.
@@ -165,12 +164,17 @@ def _run(notebook: nbformat.NotebookNode, venv: Path, cwd: Path, kernels: Path) 
     assert Path(where).is_relative_to(venv), f"im2col comes from {where}, not from the wheel"
     manager = KernelManager(kernel_name=name,
                             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-    NotebookClient(
-        notebook, km=manager, kernel_name=name, timeout=CELL_TIMEOUT,
-        resources={"metadata": {"path": str(cwd)}},
-    ).execute()
+    try:
+        NotebookClient(
+            notebook, km=manager, kernel_name=name, timeout=CELL_TIMEOUT,
+            resources={"metadata": {"path": str(cwd)}},
+        ).execute()
+    finally:  # nbclient shuts down only the kernels of managers it made itself
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
 
 
+@pytest.mark.notebooks
 def test_every_page_notebook_runs_in_a_clean_environment(
     served_site: tuple[str, list[str]], tmp_path: Path,
 ) -> None:
@@ -178,14 +182,17 @@ def test_every_page_notebook_runs_in_a_clean_environment(
     started = time.perf_counter()
     notebooks = _page_notebooks(address)
     failures, timings = [], []
-    for item in notebooks:
+    installed: set[str] = set()  # the lines already run this time
+    for item in sorted(notebooks, key=lambda item: item.line):
         command = shlex.split(item.line)
         wheel_url = command[2]
         assert wheel_url.startswith(address + "download/"), item.line
         assert wheel_url.endswith(".whl"), item.line
         venv = _environment(command[3:])
-        _pip(venv, "uninstall", "-y", "im2col")
-        _pip(venv, *command[1:])  # the page's line, as printed
+        if item.line not in installed:
+            _pip(venv, "uninstall", "-y", "im2col")
+            _pip(venv, *command[1:])  # the page's line, as printed
+            installed.add(item.line)
         cwd = ROOT if item.checkout else tmp_path / urlsplit(item.page).path.strip("/").replace("/", "-")
         cwd.mkdir(exist_ok=True)
         began = time.perf_counter()
@@ -197,3 +204,76 @@ def test_every_page_notebook_runs_in_a_clean_environment(
     assert urlsplit(wheel_url).path in requested, "pip did not download the wheel from the site"
     print(f"\n{len(notebooks)} notebooks in {time.perf_counter() - started:.0f} s:", *timings, sep="\n")
     assert not failures, "\n\n".join(failures)
+
+
+PAGE = """# How big is it?
+
+!!! abstract "Short answer"
+    Two numbers, see [the layout](layout.md#strides) and \\(k - 1\\):
+
+    ```pycon
+    >>> import numpy as np
+    >>> x = np.ones((2, 3))
+    >>> x.shape
+    (2, 3)
+    >>> x.strides
+    (24, 8)
+    ```
+
+<!-- skip: next "shown, not run" -->
+```python
+raise SystemExit
+```
+
+```bash
+pip install numpy
+```
+
+```pycon
+>>> x.reshape(4)
+Traceback (most recent call last):
+...
+ValueError: cannot reshape array of size 6 into shape (4,)
+>>> y = x.T
+```
+"""
+
+
+def test_a_page_becomes_cells_that_run_what_sybil_runs() -> None:
+    notebook = page_notebook(PAGE, lambda href: "https://site/" + href, "INTRO")
+    cells = [(cell.cell_type, cell.source, cell.metadata.get("tags", [])) for cell in notebook.cells]
+    assert cells == [
+        ("markdown", "# How big is it?", []),
+        ("markdown", "INTRO", []),
+        ("markdown", "**Short answer**\n\nTwo numbers, see "
+         "[the layout](https://site/layout.md#strides) and $k - 1$:", []),
+        ("code", "import numpy as np\nx = np.ones((2, 3))\nx.shape", []),
+        ("code", "x.strides", []),
+        ("markdown", "```python\nraise SystemExit\n```\n\n```bash\npip install numpy\n```", []),
+        ("code", "x.reshape(4)", ["raises-exception"]),
+        ("code", "y = x.T", []),
+    ]
+    nbformat.validate(notebook)
+
+
+def test_the_site_serves_the_wheel_and_a_notebook_and_note_per_page(built_site: Path) -> None:
+    version = importlib.metadata.version("im2col")
+    assert [path.name for path in (built_site / "download").glob("*.whl")] == [
+        f"im2col-{version}-py3-none-any.whl"
+    ]
+    index = (built_site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "Download this page as a notebook" not in index, "the note is in the search index"
+    pages = sorted(built_site.glob("**/index.html"))
+    assert len(pages) > 10
+    for page in pages:
+        if page.parent.name in ("404", "search"):
+            continue
+        text = page.read_text(encoding="utf-8")
+        note = NOTE.search(text)
+        assert note, f"{page} has no run note"
+        assert "data-search-exclude" in note.group(0)
+        link = NOTEBOOK_LINK.search(note.group(0))
+        assert link, f"the note of {page} has no notebook link"
+        notebook = (page.parent / link.group(1)).resolve()
+        assert notebook.is_file(), f"{page} links to a missing {notebook}"
+        nbformat.validate(nbformat.read(notebook, as_version=4))
