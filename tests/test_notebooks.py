@@ -1,7 +1,8 @@
 """Every page's notebook, downloaded from the built site, runs in a clean environment.
 
-As a reader would: the site is built with ``SITE_URL`` set to a local
-``http.server`` on 127.0.0.1 and served from there. For every page of its
+As a reader would: the built site is served by a local ``http.server`` at
+its own address (the default http://127.0.0.1:8000/ when that port is free,
+else the site is built with ``SITE_URL`` set to a free port). For every page of its
 sitemap, the test reads the install line of the page's note, downloads the
 page's notebook through its link, checks that the notebook gives the same
 line, runs that line with pip in a fresh virtual environment (so the wheel
@@ -34,9 +35,9 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import nbformat
@@ -49,6 +50,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".cache" / "notebook-venvs"
+DEFAULT_ADDRESS = "http://127.0.0.1:8000/"  # site_url of mkdocs.yml without SITE_URL
 CELL_TIMEOUT = 600  # seconds; the speed page runs a small benchmark
 NOTE = re.compile(r'<section class="run-note".*?</section>', re.DOTALL)
 NOTEBOOK_LINK = re.compile(r'<a download="[^"]+" href="([^"]+\.ipynb)"')
@@ -67,19 +69,46 @@ class PageNotebook:
 
 class _Handler(SimpleHTTPRequestHandler):
     requested: list[str]
+    site: list[Path]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, directory=str(self.site[0]), **kwargs)
 
     def log_message(self, format: str, *args: object) -> None:
         self.requested.append(self.path)
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    """Build the site for a local address and serve it there: (address, requested paths)."""
-    out = tmp_path_factory.mktemp("served-site")
+def served_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, list[str]]]:
+    """The built site, served at its own address: (address, requested paths).
+
+    The session's ``built_site`` has the default address; it is served there
+    when that port is free. Otherwise (``mkdocs serve`` running, or
+    ``SITE_URL`` set) the site is built again for a free port.
+    """
     requested: list[str] = []
-    handler = type("Handler", (_Handler,), {"requested": requested})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(out)))
-    address = f"http://127.0.0.1:{server.server_address[1]}/"
+    site: list[Path] = []
+    handler = type("Handler", (_Handler,), {"requested": requested, "site": site})
+    try:
+        if os.environ.get("SITE_URL", DEFAULT_ADDRESS) != DEFAULT_ADDRESS:
+            raise OSError("SITE_URL is set")
+        server = ThreadingHTTPServer(("127.0.0.1", urlsplit(DEFAULT_ADDRESS).port or 80), handler)
+        address = DEFAULT_ADDRESS
+        site.append(request.getfixturevalue("built_site"))
+    except OSError:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        address = f"http://127.0.0.1:{server.server_address[1]}/"
+        site.append(_build(tmp_path_factory.mktemp("served-site"), address, server))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield address, requested
+    server.shutdown()
+    server.server_close()
+
+
+def _build(out: Path, address: str, server: ThreadingHTTPServer) -> Path:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": address}
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
@@ -88,11 +117,7 @@ def served_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     if proc.returncode != 0:
         server.server_close()
         pytest.fail(f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield address, requested
-    server.shutdown()
-    server.server_close()
+    return out
 
 
 def _get(url: str) -> bytes:
