@@ -33,13 +33,15 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urljoin
 
+import jupytext
 import markdown
+import nbformat
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils.meta import get_data
-from page_notebook import markdown_cells_links, notebook, page_notebook
+from page_notebook import Link, markdown_cells_links, notebook, page_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 DOWNLOADS = "download"
@@ -135,10 +137,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     run_url = urljoin(config.site_url or "", run.url if run else "")
     for file in pages:
         link = _absolute_link(file, files, config)
-        intro_links = (None, run_url)
         intro = ("**Run this notebook yourself:** install the package from the site "
                  "and what this page needs, then run the cells in order.\n\n"
-                 + note(config, file.src_uri, *intro_links))
+                 + note(config, file.src_uri, None, run_url))
         if file.src_uri.endswith(".md"):
             text, _ = get_data(Path(file.abs_src_path).read_text(encoding="utf-8"))  # type: ignore[arg-type]
             if file.src_uri == RUN_PAGE:
@@ -146,22 +147,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             nb = page_notebook(text, link, intro)
         else:
             nb = _jupytext_notebook(Path(file.abs_src_path), link, intro)  # type: ignore[arg-type]
-        import nbformat
-
         files.append(File.generated(config, notebook_uri(file.src_uri), content=nbformat.writes(nb)))
     return files
 
 
-def _jupytext_notebook(path: Path, link: object, intro: str) -> object:
-    import jupytext
-
+def _jupytext_notebook(path: Path, link: Link, intro: str) -> nbformat.NotebookNode:
     nb = jupytext.read(path)
     nb.metadata.pop("jupytext", None)
-    markdown_cells_links(nb, link)  # type: ignore[arg-type]
+    markdown_cells_links(nb, link)
     return notebook(nb.cells, intro)
 
 
-def _absolute_link(file: File, files: Files, config: MkDocsConfig):  # type: ignore[no-untyped-def]
+def _absolute_link(file: File, files: Files, config: MkDocsConfig) -> Link:
     """Return a function that makes a page's relative links absolute (for its notebook)."""
     site = config.site_url or ""
     page_url = urljoin(site, file.url)
@@ -207,7 +204,7 @@ def run_page(markdown_text: str, config: MkDocsConfig) -> str:
             also.append("a clone of the repository")
         nb = notebook_uri(src_uri)
         rows.append(f"| [{title}]({src_uri}) | {', '.join(also) or 'nothing'} "
-                    f"| [{posixpath.basename(nb)}]({nb}) |")
+                    f"| [{posixpath.relpath(nb, DOWNLOADS)}]({nb}) |")
     for marker, text in (("install-line", line), ("page-needs", "\n".join(rows))):
         pattern = re.compile(rf"^([ \t]*)<!-- {marker} -->[ \t]*$", re.MULTILINE)
         if not pattern.search(markdown_text):

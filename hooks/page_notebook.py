@@ -151,8 +151,8 @@ def _prose(text: str, link: Link) -> str:
         line = raw.strip()
         if DIRECTIVE.match(line):
             continue
-        if SNIPPET_LINE.match(raw):
-            lines.append(_read(SNIPPET_LINE.match(raw).group("name")))  # type: ignore[union-attr]
+        if snippet := SNIPPET_LINE.match(raw):
+            lines.append(_read(snippet.group("name")))
         elif match := CONTAINER.match(line):
             lines.extend([f"**{match.group(2) or match.group(1).capitalize()}**", ""])
         elif match := TAB.match(line):
