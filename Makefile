@@ -30,7 +30,7 @@ build: $(STAMP)
 	timeout 600 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks conftest.py docs/notebooks docs/examples
+	$(BIN)/ruff check src tests benchmarks conftest.py docs/notebooks docs/examples hooks
 	$(BIN)/mypy
 
 # Debian's chromium for the browser tests (playwright's own download is
