@@ -5,7 +5,8 @@ tests/browser/node_modules, never loaded by the site itself) is injected into
 every built page, once with the light scheme and once with the dark one
 (Playwright's ``color_scheme`` emulates ``prefers-color-scheme``, which
 Material's palette follows). Folded blocks are opened and every content tab is
-shown first, so that the code a reader unfolds is checked too.
+shown first, so that the code a reader unfolds is checked too; the search box
+is checked with its results open.
 
 On failure the test prints each violation: page, rule, selector and, for
 contrast, the colours and ratios axe measured. The full results are written to
@@ -22,12 +23,15 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, PageLog
+from tests.browser.test_search import search
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 #: WCAG 2.0 and 2.1, levels A and AA.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: A query whose results hold marked words in headings, text and code.
+SEARCHED = "stride"
 
 #: Open every <details> and show every content tab, as a reader unfolds them.
 UNFOLD = """() => {
@@ -96,6 +100,11 @@ def audit(browser: Any, site_url: str, pages: list[str], scheme: str,
             page.evaluate(axe_source)
             for violation in page.evaluate(RUN_AXE, TAGS):
                 found.append({"page": path or "/", **violation})
+        page.goto(site_url, wait_until="networkidle")
+        search(page, SEARCHED)
+        page.evaluate(axe_source)
+        for violation in page.evaluate(RUN_AXE, TAGS):
+            found.append({"page": f"/ (search results for {SEARCHED!r})", **violation})
     finally:
         context.close()
     return found, log.take()
