@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: serve test test-pythons lint build bench chromium clean help
+.PHONY: serve test test-pythons lint build bench chromium axe clean help
 
 help:
 	@echo "make serve   - serve the site on http://127.0.0.1:8000"
@@ -41,7 +41,20 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); }
 
-test: $(STAMP) chromium lint test-pythons
+# axe-core from npm for the accessibility tests (tests/browser/package.json,
+# pinned by its lockfile, into the git-ignored tests/browser/node_modules);
+# the site never loads it. npm comes from Debian if it is missing.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "installing Debian's npm for the accessibility tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null); }
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: $(STAMP) chromium axe lint test-pythons
 	$(BIN)/python -m pytest
 
 # The package tests (no docs toolchain, no PyTorch) on the other Pythons the
@@ -95,4 +108,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --out benchmarks/results
 
 clean:
-	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules
