@@ -62,7 +62,7 @@ def page_notebook(text: str, link: Link, intro: str) -> nbformat.NotebookNode:
         prose.clear()
 
     position = 0
-    for block in fenced_blocks(text):
+    for block in fenced_blocks(text, ROOT):  # --8<-- includes resolved
         before = text[position:block.start]
         position = block.end
         if CLEAR_NAMESPACE.search(before):
@@ -102,7 +102,7 @@ def notebook(cells: list[nbformat.NotebookNode], intro: str) -> nbformat.Noteboo
 
 
 def _code_cells(block: FencedBlock) -> list[nbformat.NotebookNode]:
-    source = _include(block) if block.is_snippet_include else block.source
+    source = block.source
     if not block.is_doctest:
         return [new_code_cell(source.strip("\n"))]
     cells = []
@@ -125,11 +125,6 @@ def _code_cells(block: FencedBlock) -> list[nbformat.NotebookNode]:
     return cells
 
 
-def _include(block: FencedBlock) -> str:
-    names = [SNIPPET_LINE.match(line) for line in block.source.splitlines() if line.strip()]
-    return "".join(_read(match.group("name")) for match in names if match)
-
-
 def _read(name: str) -> str:
     path = ROOT / name
     if not path.is_file():
@@ -139,7 +134,7 @@ def _read(name: str) -> str:
 
 def _fence(block: FencedBlock) -> str:
     """Return a fence shown, not run, dedented out of its container."""
-    body = _include(block) if block.is_snippet_include else block.source
+    body = block.source
     longest = max((len(run) for run in re.findall(r"^\s*(`{3,})", body, re.MULTILINE)), default=2)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{block.info}\n{body.rstrip()}\n{fence}\n"
