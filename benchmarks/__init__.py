@@ -1,4 +1,4 @@
-"""Benchmarks of im2col.conv2d against the seed's algorithm and PyTorch.
+"""Benchmarks of im2col.conv2d against cs231n's algorithm and PyTorch.
 
 Three settings keep one library's habits from being billed to another when
 their calls are interleaved in one process; each must be made before the
@@ -15,7 +15,7 @@ library is loaded, so they are made here, on import of ``benchmarks``.
   faults cost a call more or less depending on what the other library
   freed just before. The mmap threshold is set to 32 MiB (glibc's ceiling)
   and trimming is put off: blocks below 32 MiB are reused, as in a long
-  training loop; larger ones (the seed's full column matrix on S3 and S5)
+  training loop; larger ones (cs231n's full column matrix on S3 and S5)
   still come fresh from the kernel on every call, a real cost of making
   that matrix per call.
 

@@ -195,7 +195,7 @@ def machine_label(m: dict[str, Any], threads_used: int | None = None) -> str:
 
 def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
              rounds: int, torch: Any, extra: bool = True) -> dict[str, Any]:
-    """Time every method of one case; ratios to PyTorch and to the seed."""
+    """Time every method of one case; ratios to PyTorch and to cs231n's code."""
     a = mt.arrays(shape, dtype)
     fns = (mt.backward_methods(shape, a, torch=torch) if backward
            else mt.forward_methods(shape, a, torch=torch, extra=extra))
@@ -204,10 +204,10 @@ def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
         stats = time_interleaved(fns, rounds)
         plan = mt.default_plan(shape, a["x"], backward=backward)
     ref_torch = stats.get("torch", {}).get("median")
-    ref_seed = stats["seed"]["median"]
+    ref_cs231n = stats["cs231n"]["median"]
     for s in stats.values():
         s["vs_torch"] = s["median"] / ref_torch if ref_torch else None
-        s["vs_seed"] = s["median"] / ref_seed
+        s["vs_cs231n"] = s["median"] / ref_cs231n
     return {
         "shape": shape.name, "label": shape.label(), "note": shape.note,
         "dtype": dtype, "threads": n_threads,

@@ -1,6 +1,6 @@
 """The convolutions being timed, each as a zero-argument closure.
 
-``seed`` is our own NumPy reimplementation of the algorithm of cs231n's
+``cs231n`` is our own NumPy reimplementation of the algorithm of cs231n's
 ``conv_forward_strides`` (pad, ``as_strided`` view with strides taken from
 the padded array, ``np.ascontiguousarray``, one GEMM, bias, transposed
 copy) and of its backward pass on the cached columns (one GEMM for ``dw``,
@@ -77,10 +77,10 @@ def parse_shape(text: str) -> Shape:
     return Shape(f"custom {text}", x, w, int(parts[2]), int(parts[3]))  # type: ignore[arg-type]
 
 
-def arrays(shape: Shape, dtype: Any, seed: int = 0) -> dict[str, np.ndarray]:
+def arrays(shape: Shape, dtype: Any, key: int = 0) -> dict[str, np.ndarray]:
     # drawn in ``dtype`` directly: no float64 temporaries freed, which would
     # change glibc's mmap threshold (see benchmarks/__init__.py)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(key)
     x = rng.standard_normal(shape.x, dtype=dtype)
     w = rng.standard_normal(shape.w, dtype=dtype)
     b = rng.standard_normal(shape.w[0], dtype=dtype)
@@ -136,9 +136,9 @@ def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,
     """Closures for every forward method; ``torch`` is the module or None."""
     x, w, b, s, p = a["x"], a["w"], a["b"], shape.stride, shape.pad
     m: dict[str, Callable[[], object]] = {
-        # the output only: the columns (the seed's cache) are freed after
+        # the output only: the columns (cs231n's cache) are freed after
         # the call but counted in its peak
-        "seed": lambda: strided_forward(x, w, b, s, p)[0],
+        "cs231n": lambda: strided_forward(x, w, b, s, p)[0],
         "default": lambda: _conv.conv2d(x, w, b, stride=s, padding=p),
     }
     for name in strategies(shape, x):
@@ -164,7 +164,7 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
     s, p = shape.stride, shape.pad
     _, cols = strided_forward(x, w, b, s, p)
     m: dict[str, Callable[[], object]] = {
-        "seed": lambda: strided_backward(dout, x, w, cols, s, p),
+        "cs231n": lambda: strided_backward(dout, x, w, cols, s, p),
         "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
     }
     for name in strategies(shape, x):

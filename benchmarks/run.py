@@ -1,6 +1,6 @@
 """Run the benchmark: ``python -m benchmarks.run --out benchmarks/results``.
 
-Times, in one process and interleaved, at equal thread counts: the seed's
+Times, in one process and interleaved, at equal thread counts: cs231n's
 algorithm (our reimplementation, the baseline), ``im2col.conv2d`` (the
 default and each internal strategy), ``sliding_window_view`` + ``tensordot``
 and ``einsum`` (forward only), PyTorch's ``conv2d`` and its backward (when
@@ -107,22 +107,22 @@ def summary(res: dict[str, Any], dtype: str = "float32", threads: int = 2
                  and c["threads"] == threads and c["pass"] == p]
         vt = [c["methods"]["default"]["vs_torch"] for c in cases
               if c["methods"]["default"]["vs_torch"]]
-        vs = [c["methods"]["default"]["vs_seed"] for c in cases]
+        vs = [c["methods"]["default"]["vs_cs231n"] for c in cases]
         vg = [c["methods"]["gemm"]["vs_torch"] for c in cases
               if c["methods"].get("gemm", {}).get("vs_torch")]
         out[p] = {
             "gemm_geomean_vs_torch": hs.geomean(vg) if vg else None,
             "geomean_vs_torch": hs.geomean(vt) if vt else None,
             "worst_vs_torch": max(vt) if vt else None,
-            "geomean_vs_seed": hs.geomean(vs),
-            "worst_vs_seed": max(vs) if vs else None,
+            "geomean_vs_cs231n": hs.geomean(vs),
+            "worst_vs_cs231n": max(vs) if vs else None,
         }
     mem = {}
     for row in res["memory"]:
         if row["pass"] == "forward":
             pk = row["peak_extra_bytes"]
-            mem[row["shape"]] = pk["default"] / pk["seed"] if pk["seed"] else None
-    out["memory_default_over_seed"] = mem
+            mem[row["shape"]] = pk["default"] / pk["cs231n"] if pk["cs231n"] else None
+    out["memory_default_over_cs231n"] = mem
     return out
 
 
@@ -141,7 +141,7 @@ def markdown(res: dict[str, Any]) -> str:
         "ratios of medians; min-max in brackets",
         f"- Settings (benchmarks/__init__.py): {env}; allocator: "
         f"{m.get('allocator', 'default')} (blocks above the threshold, such as "
-        "the seed's full column matrix on S3 and S5, come fresh from the "
+        "cs231n's full column matrix on S3 and S5, come fresh from the "
         "kernel on every call)",
         f"- Whole run: {res['seconds']} s",
         "",
@@ -159,8 +159,8 @@ def markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {p}: the bare GEMMs alone (no im2col) / PyTorch, "
                          f"geometric mean | {v['gemm_geomean_vs_torch']:.2f} |")
         lines.append(f"| {p}: default / cs231n's strided layer, geometric mean "
-                     f"| {v['geomean_vs_seed']:.2f} |")
-    for k, v in s["memory_default_over_seed"].items():
+                     f"| {v['geomean_vs_cs231n']:.2f} |")
+    for k, v in s["memory_default_over_cs231n"].items():
         lines.append(f"| {k} forward peak extra memory, default / cs231n's strided layer "
                      f"| {v:.3f} |")
     lines.append("")
@@ -169,7 +169,7 @@ def markdown(res: dict[str, Any]) -> str:
         if not cases:
             continue
         names = list(dict.fromkeys(k for c in cases for k in c["methods"]))
-        lines += [f"## {p.capitalize()}: time / PyTorch's (seed's in parentheses)", ""]
+        lines += [f"## {p.capitalize()}: time / PyTorch's (cs231n's in parentheses)", ""]
         lines.append("| shape | dtype | threads | default plan | PyTorch ms | "
                      + " | ".join(names) + " |")
         lines.append("| --- " * (5 + len(names)) + "|")
@@ -182,10 +182,10 @@ def markdown(res: dict[str, Any]) -> str:
                 if v is None:
                     cells.append("")
                 elif v["vs_torch"]:
-                    cells.append(f"{v['vs_torch']:.2f}x ({v['vs_seed']:.2f}) "
+                    cells.append(f"{v['vs_torch']:.2f}x ({v['vs_cs231n']:.2f}) "
                                  f"[{v['min'] / t:.2f}-{v['max'] / t:.2f}]")
                 else:
-                    cells.append(f"{v['median'] * 1e3:.1f} ms ({v['vs_seed']:.2f})")
+                    cells.append(f"{v['median'] * 1e3:.1f} ms ({v['vs_cs231n']:.2f})")
             lines.append(f"| {c['shape']} | {c['dtype']} | {c['threads']} | "
                          f"{c['plan']} | {t * 1e3 if t else float('nan'):.2f} | "
                          + " | ".join(cells) + " |")
@@ -200,7 +200,7 @@ def markdown(res: dict[str, Any]) -> str:
             pk = r["peak_extra_bytes"]
             lines.append(f"| {r['shape']} | {r['pass']} | " + " | ".join(
                 f"{pk[n] / 2**20:.2f}" if n in pk else "" for n in names) + " |")
-        lines += ["", "The seed's backward also keeps its forward columns alive "
+        lines += ["", "cs231n's backward also keeps its forward columns alive "
                   "(not counted above: they exist before the call).", ""]
     if res.get("settings_effect"):
         lines += settings.markdown(res["settings_effect"])

@@ -21,8 +21,8 @@ from benchmarks import harness as hs
 from benchmarks import methods as mt
 
 #: The methods timed, and their column titles.
-METHODS = ("torch", "default", "seed")
-LABELS = {"torch": "PyTorch", "default": "im2col.conv2d", "seed": "seed"}
+METHODS = ("torch", "default", "cs231n")
+LABELS = {"torch": "PyTorch", "default": "im2col.conv2d", "cs231n": "cs231n's strided layer"}
 
 
 def configurations() -> list[tuple[str, tuple[str, ...]]]:

@@ -210,8 +210,8 @@ def window(
     return v
 
 
-def seed_strides(xp: np.ndarray, stride: int) -> tuple[int, ...]:
-    """The seed's hard-coded C-order strides, ``H``, ``W`` the padded sizes."""
+def cs231n_strides(xp: np.ndarray, stride: int) -> tuple[int, ...]:
+    """cs231n's hard-coded C-order strides, ``H``, ``W`` the padded sizes."""
     _, C, H, W = xp.shape
     return tuple(int(s) * xp.itemsize
                  for s in (H * W, W, 1, C * H * W, stride * W, stride))

@@ -125,7 +125,7 @@ def test_im2col_integer_and_bool_are_exact_with_padding(dtype: Any) -> None:
     )
 
 
-def test_im2col_seed_example() -> None:
+def test_im2col_docstring_example() -> None:
     """The top-left 3x3 window of a 4x4 image is the first column."""
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     cols = im2col(x, 3)

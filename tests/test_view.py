@@ -1,4 +1,4 @@
-"""window_view: elements, strides, the seed's tuple, read-only and in bounds."""
+"""window_view: elements, strides, cs231n's tuple, read-only and in bounds."""
 
 from __future__ import annotations
 
@@ -83,34 +83,34 @@ def test_window_view_elements_and_strides(
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_seed_strides_are_window_view_strides_for_c_order(
+def test_cs231n_strides_are_window_view_strides_for_c_order(
     x_shape: tuple[int, ...], kernel: tuple[int, int], stride: int, pad: int,
     dtype: Any,
 ) -> None:
-    """The seed's ``(H*W, W, 1, C*H*W, stride*W, stride) * itemsize``, with
+    """cs231n's ``(H*W, W, 1, C*H*W, stride*W, stride) * itemsize``, with
     ``H``, ``W`` the padded sizes, is what ``xp.strides`` gives in C order."""
     x = random_array(0, x_shape, dtype)
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     _, C, H, W = xp.shape
-    seed = tuple(s * xp.itemsize for s in (H * W, W, 1, C * H * W, stride * W,
+    hard_coded = tuple(s * xp.itemsize for s in (H * W, W, 1, C * H * W, stride * W,
                                            stride))
-    assert seed == ref.seed_strides(xp, stride)
+    assert hard_coded == ref.cs231n_strides(xp, stride)
     view = window_view(xp, kernel, stride=stride)
-    assert view.strides == seed
-    seed_view = as_strided(xp, shape=view.shape, strides=seed)
-    np.testing.assert_array_equal(view, seed_view)
+    assert view.strides == hard_coded
+    cs231n_view = as_strided(xp, shape=view.shape, strides=hard_coded)
+    np.testing.assert_array_equal(view, cs231n_view)
 
 
-def test_seed_strides_are_wrong_for_fortran_order() -> None:
+def test_cs231n_strides_are_wrong_for_fortran_order() -> None:
     """For a Fortran-ordered input the hard-coded tuple reads the wrong
     elements; window_view takes the strides from the array and is right."""
     x = random_array(1, (2, 3, 6, 6), np.float64)
     xp = np.pad(np.asfortranarray(x), ((0, 0), (0, 0), (1, 1), (1, 1)))
     assert xp.flags.f_contiguous                 # np.pad keeps F order
     view = window_view(xp, 3)
-    assert view.strides != ref.seed_strides(xp, 1)
+    assert view.strides != ref.cs231n_strides(xp, 1)
     np.testing.assert_array_equal(view, ref.window(xp, 3))
-    wrong = as_strided(xp, shape=view.shape, strides=ref.seed_strides(xp, 1))
+    wrong = as_strided(xp, shape=view.shape, strides=ref.cs231n_strides(xp, 1))
     assert not np.array_equal(wrong, view)
 
 

@@ -1,4 +1,4 @@
-// Stride explorer: the seed's six-dimensional window view, live in the page.
+// Stride explorer: cs231n's six-dimensional window view, live in the page.
 //
 // The page holds <div data-stride-explorer></div>; this script fills it with a
 // form and redraws sizes, byte strides, the padded image grid, the flat buffer
@@ -465,25 +465,25 @@
       ["stride·Wp·itemsize", [s, g.Wp, it]],
       ["stride·itemsize", [s, it]],
     ];
-    var seed = ["H*W", "W", "1", "C*H*W", "stride*W", "stride"];
+    var cs231nTerms = ["H*W", "W", "1", "C*H*W", "stride*W", "stride"];
     var rows = formulas.map(function (f, k) {
       return [
         el("code", { text: AXES[k] }),
         AXIS_TEXT[k],
         String(g.shape[k]),
-        { cls: g.nhwc ? "does-not-apply" : "", content: el("code", { text: seed[k] + " * itemsize" }) },
+        { cls: g.nhwc ? "does-not-apply" : "", content: el("code", { text: cs231nTerms[k] + " * itemsize" }) },
         { cls: "sx-formula", content: f[0] + (f[1].length > 1 ? " = " + f[1].join("·") : "") },
         value("stride-" + k, fmt(g.strides[k])),
       ];
     });
     this.stridesBox.textContent = "";
     this.stridesBox.appendChild(table(
-      ["axis", "walks", "extent", "seed's term (C order)", "formula", "bytes"], rows));
+      ["axis", "walks", "extent", "cs231n's term (C order)", "formula", "bytes"], rows));
     this.stridesBox.appendChild(el("p", { className: "sx-note" }, [
       "view.strides = ", value("strides", tuple(g.strides)),
       g.nhwc
-        ? ". NHWC: the seed's terms assume C order and do not apply; the strides come from the padded NHWC array's layout."
-        : ". Hp and Wp are the seed's H and W after H += 2*pad.",
+        ? ". NHWC: cs231n's terms assume C order and do not apply; the strides come from the padded NHWC array's layout."
+        : ". Hp and Wp are cs231n's H and W after H += 2*pad.",
     ]));
   };
 

@@ -58,7 +58,7 @@ lines = [f"Measured on {LABEL}, {full['date'][:10]}; float32, the "
 for p in ("forward", "backward"):
     cases = [c for c in CASES if c["pass"] == p]
     d = [c["methods"]["default"] for c in cases]
-    lines.append(f"- **{p}**: `conv2d` takes {spread(v['vs_seed'] for v in d)} "
+    lines.append(f"- **{p}**: `conv2d` takes {spread(v['vs_cs231n'] for v in d)} "
                  "times the time of cs231n's strided layer")
     if all(v["vs_torch"] for v in d):
         g = [c["methods"]["gemm"]["vs_torch"] for c in cases]
@@ -68,7 +68,7 @@ for p in ("forward", "backward"):
     lines[-1] += ";"
 peaks = {r["shape"]: r["peak_extra_bytes"] for r in full["memory"] if r["pass"] == "forward"}
 lines.append("- **forward peak memory** beyond the output: "
-             + spread(pk["default"] / pk["seed"] for pk in peaks.values())
+             + spread(pk["default"] / pk["cs231n"] for pk in peaks.values())
              + " times that of cs231n's strided layer.")
 display(Markdown("\n".join(lines)))
 
@@ -90,9 +90,9 @@ from IPython.display import HTML
 
 plt.rcParams["font.size"] = 13      # at the text column's width, as large as the text
 
-NAMES = ["seed", "default", "im2col", "im2col_t", "wide", "shift",
+NAMES = ["cs231n", "default", "im2col", "im2col_t", "wide", "shift",
          "tensordot", "einsum", "torch", "gemm"]
-SHOWN = {"seed": "cs231n's strided layer", "torch": "PyTorch", "gemm": "bare GEMM"}
+SHOWN = {"cs231n": "cs231n's strided layer", "torch": "PyTorch", "gemm": "bare GEMM"}
 COLOR = dict(zip(NAMES, plt.get_cmap("tab10").colors, strict=True))  # one per method
 
 
@@ -127,7 +127,7 @@ axes[0].legend(ncol=3, fontsize=11, loc="lower left", bbox_to_anchor=(0, 1.08))
 fig.suptitle(LABEL, fontsize=12, wrap=True)
 
 
-def described(groups, unit, names=("default", "seed", "torch", "gemm")):
+def described(groups, unit, names=("default", "cs231n", "torch", "gemm")):
     return "; ".join(f"{s}: " + ", ".join(
         f"{SHOWN.get(n, n)} {values[n]:.3g}" for n in names if n in values)
         for s, values in groups) + f" ({unit})"
@@ -177,7 +177,7 @@ rows = ["| shape | pass | default plan | default / cs231n's | default / PyTorch 
 for c in small["cases"]:
     d = c["methods"]["default"]
     vt = f"{d['vs_torch']:.2f}" if d["vs_torch"] else "no PyTorch"
-    rows.append(f"| {c['shape']} | {c['pass']} | {c['plan']} | {d['vs_seed']:.2f} | {vt} |")
+    rows.append(f"| {c['shape']} | {c['pass']} | {c['plan']} | {d['vs_cs231n']:.2f} | {vt} |")
 display(Markdown(f"{harness.machine_label(small['machine'], threads_used=2)}, "
                  f"{small['seconds']} s for the whole small run:\n\n" + "\n".join(rows)))
 
@@ -219,7 +219,7 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 # The harness lives in `benchmarks/` (`python -m benchmarks.run --out
 # benchmarks/results`, or `make bench`). The methods:
 #
-# - `seed`: cs231n's strided layer, reimplemented here: pad, `as_strided`
+# - `cs231n`: cs231n's strided layer, reimplemented here: pad, `as_strided`
 #   view, `np.ascontiguousarray`, one GEMM, bias, transposed copy;
 # - `default`: `im2col.conv2d` as shipped, which picks one of
 # - `im2col` (columns per image, one GEMM per image, no transpose),

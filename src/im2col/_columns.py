@@ -1,4 +1,4 @@
-"""im2col and its adjoint col2im, in the seed's column order."""
+"""im2col and its adjoint col2im, in cs231n's column order."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def im2col(
     image ``n``: the order of cs231n's ``conv_forward_strides``, so
     ``w.reshape(F, -1) @ im2col(x, ...)`` is the convolution with shape
     ``(F, N*oh*ow)``. The result is always a new, writeable array (the copy
-    the seed's ``np.ascontiguousarray`` makes, which that function skips
+    cs231n's ``np.ascontiguousarray`` makes, which that function skips
     when the view is already contiguous).
 
     Parameters
