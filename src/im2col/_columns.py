@@ -8,6 +8,7 @@ import numpy as np
 
 from ._checks import as_array, as_shape
 from ._geometry import Geometry, geometry, pad_input
+from ._limits import check_unfold
 from ._view import window_view
 
 
@@ -70,6 +71,7 @@ def im2col(
     x = as_array(x, "x", 4, float_only=False)
     g = geometry(x.shape, kernel_size, stride=stride, padding=padding,
                  dilation=dilation)
+    check_unfold(g, x.dtype, "x")
     xp = pad_input(x, g) if g.has_padding else x
     view = window_view(xp, g.kernel, stride=g.stride, dilation=g.dilation)
     (oh, ow), (kh, kw) = g.out, g.kernel
@@ -139,6 +141,7 @@ def col2im(
             f"cols must have shape {expected} = (C*kh*kw, N*oh*ow) for "
             f"x_shape {shape}, got {cols.shape}"
         )
+    check_unfold(g, cols.dtype, "x_shape", result=False)
     # (C, kh, kw, N, oh, ow) -> (kh, kw, N, C, oh, ow): one (N, C, oh, ow)
     # block per tap, added into the strided slice that tap read.
     taps = cols.reshape(g.C, kh, kw, g.N, oh, ow).transpose(1, 2, 3, 0, 4, 5)

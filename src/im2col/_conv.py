@@ -17,6 +17,7 @@ import numpy as np
 
 from ._checks import as_array, as_int, same_dtype
 from ._geometry import geometry
+from ._limits import budget, conv_inputs, empty_backward, empty_forward
 from ._strategies import (
     STRATEGIES,
     Layer,
@@ -355,6 +356,7 @@ def _forward(
     images: int | None = None, workers: int | None = None,
 ) -> np.ndarray:
     """:func:`conv2d` with a forced ``strategy`` and ``images`` per unit."""
+    x, w = conv_inputs(x, w)
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     if b is not None:
@@ -363,6 +365,9 @@ def _forward(
         if b.shape != (layer.F,):
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
     g = layer.g
+    max_memory = budget(layer, x, max_memory, backward=False, workers=workers)
+    if (empty := empty_forward(layer, b, x.dtype)) is not None:
+        return empty
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
              images=images, workers=_workers(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
@@ -446,6 +451,7 @@ def _backward(
     images: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`conv2d_backward` with a forced ``strategy`` and ``images``."""
+    x, w = conv_inputs(x, w)
     layer = _layer(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     dout = as_array(dout, "dout", 4)
@@ -456,6 +462,10 @@ def _backward(
         raise ValueError(
             f"dout must have shape {expected} = (N, F, oh, ow), got {dout.shape}"
         )
+    max_memory = budget(layer, x, max_memory, backward=True,
+                        dout_contiguous=dout.flags.c_contiguous, workers=workers)
+    if (empty := empty_backward(dout, layer, x.dtype)) is not None:
+        return empty
     p = plan(layer, x, max_memory, backward=True,
              dout_contiguous=dout.flags.c_contiguous, strategy=strategy,
              images=images, workers=_workers(workers))

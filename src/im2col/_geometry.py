@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Padding, Pair, as_padding, as_pair, output_size
+from ._checks import (
+    Padding,
+    Pair,
+    as_padding,
+    as_pair,
+    nonempty_image,
+    output_size,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ def geometry(
     ``kernel_name`` names the kernel's size in error messages (``w.shape[2:]``
     where the kernel comes from the filters).
     """
+    nonempty_image(tuple(x_shape), "x")
     N, C, H, W = x_shape
     kernel = as_pair(kernel_size, "kernel_size", minimum=1)
     s = as_pair(stride, "stride", minimum=1)

@@ -8,7 +8,14 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided
 
-from ._checks import as_array, as_pair, output_size
+from ._checks import (
+    ADDRESSABLE,
+    as_array,
+    as_pair,
+    check_bytes,
+    nonempty_image,
+    output_size,
+)
 
 
 def window_view(
@@ -78,9 +85,14 @@ def window_view(
     kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
     sh, sw = as_pair(stride, "stride", minimum=1)
     dh, dw = as_pair(dilation, "dilation", minimum=1)
+    nonempty_image(xp.shape, "xp")
     N, C, H, W = xp.shape
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
+    # no bytes are allocated, but NumPy cannot describe a larger array
+    check_bytes(C * kh * kw * N * oh * ow * xp.itemsize,
+                f"the window view {(C, kh, kw, N, oh, ow)}", f"xp of shape {xp.shape}",
+                (f"kernel_size={(kh, kw)}", kh * kw), limit=ADDRESSABLE)
     sN, sC, sH, sW = xp.strides
     view = as_strided(
         xp,
