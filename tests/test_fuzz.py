@@ -1,0 +1,424 @@
+"""Fuzz every public function with arbitrary values for every argument.
+
+Hypothesis starts from a valid call (tests/strategies.py) and replaces up
+to three of its arguments with anything: any Python object, wrong types,
+huge and negative numbers, NaN and inf, odd shapes, every dtype, every
+memory layout, lists, masked, byte-swapped and broadcast arrays. Each call
+must either return what the loop reference (tests/reference.py) returns,
+or raise ``ValueError``/``TypeError`` whose message names one of the
+function's arguments; never another exception, never a writeable or
+out-of-bounds view, never a modified input.
+
+The CI run tries a fixed number of examples per function
+(``FUZZ_EXAMPLES``, default :data:`CI_EXAMPLES`); ``make fuzz`` runs a long
+session with fresh seeds and prints how many examples it tried.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import im2col
+from tests import reference as ref
+from tests.strategies import LAYOUTS, Case, cases, lay_out, random_array, tolerance
+
+#: Examples per function in CI; ``FUZZ_EXAMPLES`` overrides it.
+CI_EXAMPLES = 120
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", CI_EXAMPLES))
+TRIED: Counter[str] = Counter()     # calls per function
+RETURNED: Counter[str] = Counter()  # of which returned (and were compared)
+FUZZ = settings(max_examples=EXAMPLES)
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning",
+                                        "ignore:overflow:RuntimeWarning")
+
+ALL_DTYPES = [np.dtype(t) for t in (
+    "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+    "float16", "float32", "float64", "longdouble", "complex64", "complex128",
+    "clongdouble", "object", "U2", "S2", "datetime64[s]", "timedelta64[s]", "V8")]
+ALL_DTYPES += [d.newbyteorder("S") for d in ALL_DTYPES if d.byteorder not in "|"]
+NUMERIC = [d for d in ALL_DTYPES if d.kind in "biufc"]
+SPECIALS = (np.nan, np.inf, -np.inf, 0.0, -0.0)
+
+
+class Wrapped:
+    """Only ``__array__``, as many array libraries offer."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a = a
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.a if dtype is None else self.a.astype(dtype)
+
+
+class Tagged(np.ndarray):
+    """A plain ndarray subclass."""
+
+
+# ------------------------------------------------------------ strategies
+
+HUGE = st.sampled_from([10**12, 2**63, 2**64 + 1, -(2**70), 10**100, -1, 0])
+ANYTHING = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 5), HUGE,
+    st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers(),
+    st.text(max_size=4), st.binary(max_size=4),
+    st.sampled_from(["same", "valid", "SAME", "", "3", b"1", object(), int, np,
+                     np.int64(2), np.uint8(3), np.float32(2.0), np.bool_(True),
+                     np.array(2), np.array([1, 2]), np.array([[1]]), (1, 2, 3), [],
+                     (2, "a"), (2.0, 1), {"stride": 1}, {1, 2}, range(2), slice(2)]),
+    st.lists(st.integers(-2, 5), max_size=5).map(tuple),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+OPTION = st.one_of(st.integers(-2, 5), HUGE, st.tuples(st.integers(-1, 5), HUGE), ANYTHING)
+
+
+@st.composite
+def weird_arrays(draw: st.DrawFn, ndim: int | None = None) -> Any:
+    """Any dtype, shape, layout and wrapper (list, mask, view, broadcast...)."""
+    nd = draw(st.sampled_from([ndim, ndim, 0, 1, 2, 3, 4, 5])) if ndim else draw(
+        st.integers(0, 5))
+    shape = tuple(draw(st.lists(st.integers(0, 4), min_size=nd, max_size=nd)))
+    dtype = draw(st.sampled_from(ALL_DTYPES))
+    a = _values(draw, shape, dtype)
+    return _wrap(draw, a)
+
+
+def _values(draw: st.DrawFn, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+    kind = dtype.kind
+    if kind in "biufc":
+        a = random_array(draw(st.integers(0, 2**16)), shape, dtype.newbyteorder("="))
+        return np.array(a, dtype=dtype, ndmin=0)
+    if kind == "O":
+        return np.full(shape, draw(st.sampled_from([None, 1.5, "a", (1,)])), dtype=object)
+    return np.zeros(shape, dtype)
+
+
+def _specials(draw: st.DrawFn, a: np.ndarray) -> np.ndarray:
+    """Put NaN, inf or signed zeros at a few places of a float array."""
+    if a.dtype.kind in "fc" and a.size and draw(st.booleans()):
+        for i in draw(st.lists(st.integers(0, a.size - 1), max_size=3)):
+            a[np.unravel_index(i, a.shape)] = draw(st.sampled_from(SPECIALS))
+    return a
+
+
+def _wrap(draw: st.DrawFn, a: np.ndarray) -> Any:
+    how = draw(st.sampled_from(["plain", "layout", "list", "masked", "tagged",
+                                "wrapped", "broadcast", "readonly", "swapped"]))
+    if how == "layout" and a.ndim == 4:
+        return _specials(draw, lay_out(a, draw(st.sampled_from(LAYOUTS))))
+    a = _specials(draw, a)
+    if how == "list":
+        return a.tolist()
+    if how == "masked":
+        return np.ma.masked_array(a, mask=draw(st.booleans()))
+    if how == "tagged":
+        return a.view(Tagged)
+    if how == "wrapped":
+        return Wrapped(a)
+    if how == "broadcast" and a.ndim:
+        return np.broadcast_to(a[(slice(0, 1),) * a.ndim], a.shape)
+    if how == "readonly":
+        a.flags.writeable = False
+    if how == "swapped" and a.dtype.byteorder != "|":
+        return a.astype(a.dtype.newbyteorder("S"))
+    return a
+
+
+def valid_array(draw: st.DrawFn, case: Case, shape: tuple[int, ...],
+                dtype: np.dtype[Any]) -> np.ndarray:
+    """A valid array of ``shape`` in any layout, possibly byte-swapped."""
+    a = _values(draw, shape, dtype)
+    if len(shape) == 4:
+        a = lay_out(a, draw(st.sampled_from(LAYOUTS)))
+    a = _specials(draw, a)
+    if draw(st.integers(0, 4)) == 0 and a.dtype.byteorder != "|":
+        a = a.astype(a.dtype.newbyteorder("S"))
+    return a
+
+
+def mutate(draw: st.DrawFn, args: dict[str, Any],
+           garbage: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
+    """Replace up to three arguments with garbage (often none)."""
+    names = draw(st.sets(st.sampled_from(sorted(garbage)), max_size=3))
+    return {**args, **{n: draw(garbage[n]) for n in sorted(names)}}
+
+
+# --------------------------------------------------------------- checks
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return (value.dtype, value.shape, value.flags.writeable, value.tobytes(),
+                None if not isinstance(value, np.ma.MaskedArray)
+                else np.ma.getmaskarray(value).tobytes())
+    if isinstance(value, Wrapped):
+        return _snapshot(value.a)
+    if isinstance(value, (list, tuple, dict)):
+        return repr(value)
+    return value if isinstance(value, (int, str, bytes)) else None
+
+
+def _arrays(value: Any) -> Iterator[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, Wrapped):
+        yield value.a
+    elif isinstance(value, tuple):
+        for v in value:
+            yield from _arrays(v)
+
+
+def names_argument(message: str, names: tuple[str, ...]) -> bool:
+    return any(re.search(rf"(?<![\w]){re.escape(n)}(?!\w)", message) for n in names)
+
+
+def run(func: Callable[..., Any], args: dict[str, Any],
+        names: tuple[str, ...] | None = None) -> Any:
+    """Call ``func(**args)``; None if it raised a named ValueError/TypeError."""
+    TRIED[func.__name__] += 1
+    names = names or tuple(args)
+    before = {k: _snapshot(v) for k, v in args.items()}
+    try:
+        result = func(**args)
+    except (ValueError, TypeError) as e:
+        assert names_argument(str(e), names), f"{type(e).__name__}: {e}"
+        result = None
+    else:
+        RETURNED[func.__name__] += 1
+    for k, v in args.items():
+        assert _snapshot(v) == before[k], f"{k} was modified"
+    if result is not None:
+        for out in (result if isinstance(result, tuple) else (result,)):
+            if isinstance(out, np.ndarray) and func is not im2col.window_view:
+                assert out.flags.writeable
+                for a in (a for v in args.values() for a in _arrays(v)):
+                    assert not np.may_share_memory(out, a), "result shares an input"
+    return result
+
+
+def same(got: np.ndarray, want: np.ndarray, *, exact: bool = False) -> None:
+    """Equal to the reference; where inputs held NaN/inf, equal where finite."""
+    assert got.shape == want.shape
+    if exact:
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+        return
+    g, w = got.astype(np.complex128), want.astype(np.complex128)
+    finite = np.isfinite(g) & np.isfinite(w)
+    np.testing.assert_allclose(g[finite], w[finite], **tolerance(got.dtype))
+    assert not (np.isnan(w) & np.isfinite(g)).any(), "a NaN of the reference is finite"
+
+
+def plain(value: Any) -> Any:
+    return np.asarray(value.a if isinstance(value, Wrapped) else value)
+
+
+# ----------------------------------------------------------------- tests
+
+CONV = {"stride", "padding", "dilation", "groups"}
+
+
+@st.composite
+def conv_calls(draw: st.DrawFn, backward: bool) -> dict[str, Any]:
+    case = draw(cases())
+    dtype = np.dtype(draw(st.sampled_from([np.float32, np.float64])))
+    args: dict[str, Any] = {
+        "x": valid_array(draw, case, case.x_shape, dtype),
+        "w": valid_array(draw, case, case.w_shape, dtype),
+        **case.options(), "groups": case.groups,
+        "max_memory": draw(st.sampled_from([None, 10**9, 60_000])),
+        "workers": draw(st.sampled_from([None, 1, 2])),
+    }
+    if backward:
+        out = ref.Geometry(case.x_shape, case.kernel, case.stride, case.padding,
+                           case.dilation)
+        args["dout"] = valid_array(draw, case, (case.N, case.F, out.oh, out.ow), dtype)
+    elif draw(st.booleans()):
+        args["b"] = valid_array(draw, case, (case.F,), dtype)
+    garbage = {k: OPTION for k in CONV | {"max_memory", "workers"}}
+    garbage.update({k: weird_arrays(ndim=4) for k in ("x", "w", "dout")})
+    garbage["b"] = weird_arrays(ndim=1)
+    if backward:
+        del garbage["b"]
+    return mutate(draw, args, garbage)
+
+
+@FUZZ
+@given(conv_calls(backward=False))
+def test_conv2d(args: dict[str, Any]) -> None:
+    out = run(im2col.conv2d, args)
+    if out is not None:
+        opts = {k: args[k] for k in CONV}
+        b = None if args.get("b") is None else plain(args["b"])
+        same(out, ref.conv2d(plain(args["x"]), plain(args["w"]), b, **opts))
+        assert out.flags.c_contiguous
+
+
+@FUZZ
+@given(conv_calls(backward=True))
+def test_conv2d_backward(args: dict[str, Any]) -> None:
+    grads = run(im2col.conv2d_backward, args)
+    if grads is not None:
+        opts = {k: args[k] for k in CONV}
+        wants = ref.conv2d_backward(plain(args["dout"]), plain(args["x"]),
+                                    plain(args["w"]), **opts)
+        for k in range(3):
+            same(grads[k], wants[k])
+
+
+@st.composite
+def unfold_calls(draw: st.DrawFn, func: str) -> dict[str, Any]:
+    case = draw(cases(groups=False))
+    dtype = draw(st.sampled_from(NUMERIC if func != "col2im" else
+                                 [np.dtype(np.float32), np.dtype(np.float64)]))
+    opts = {"stride": case.stride, "dilation": case.dilation, "padding": case.padding}
+    garbage: dict[str, Any] = {k: OPTION for k in opts}
+    garbage["kernel_size"] = OPTION
+    if func == "window_view":
+        del opts["padding"], garbage["padding"]
+        g = ref.Geometry(case.x_shape, case.kernel, case.stride, case.padding,
+                         case.dilation)
+        xp = valid_array(draw, case, (case.N, case.C, g.H + sum(g.padding[0]),
+                                      g.W + sum(g.padding[1])), dtype)
+        garbage["xp"] = weird_arrays(ndim=4)
+        return mutate(draw, {"xp": xp, "kernel_size": case.kernel, **opts}, garbage)
+    if func == "im2col":
+        garbage["x"] = weird_arrays(ndim=4)
+        x = valid_array(draw, case, case.x_shape, dtype)
+        return mutate(draw, {"x": x, "kernel_size": case.kernel, **opts}, garbage)
+    cols = ref.im2col(random_array(case.seed, case.x_shape, dtype), case.kernel, **opts)
+    garbage.update(cols=weird_arrays(ndim=2), x_shape=st.one_of(
+        OPTION, st.lists(st.integers(-1, 6), max_size=5), st.builds(np.array, st.lists(
+            st.integers(0, 6), min_size=4, max_size=4)), weird_arrays(ndim=1)))
+    shape = draw(st.sampled_from([case.x_shape, list(case.x_shape), np.array(case.x_shape)]))
+    return mutate(draw, {"cols": valid_array(draw, case, cols.shape, dtype),
+                         "x_shape": shape, "kernel_size": case.kernel, **opts}, garbage)
+
+
+@FUZZ
+@given(unfold_calls("im2col"))
+def test_im2col(args: dict[str, Any]) -> None:
+    cols = run(im2col.im2col, args)
+    if cols is not None:
+        opts = {k: v for k, v in args.items() if k not in ("x", "kernel_size")}
+        same(cols, ref.im2col(plain(args["x"]), args["kernel_size"], **opts), exact=True)
+        assert cols.dtype == plain(args["x"]).dtype
+
+
+@FUZZ
+@given(unfold_calls("col2im"))
+def test_col2im(args: dict[str, Any]) -> None:
+    x = run(im2col.col2im, args)
+    if x is not None:
+        opts = {k: v for k, v in args.items() if k not in ("cols", "x_shape", "kernel_size")}
+        same(x, ref.col2im(plain(args["cols"]), tuple(int(n) for n in args["x_shape"]),
+                           args["kernel_size"], **opts))
+
+
+@FUZZ
+@given(unfold_calls("window_view"))
+def test_window_view(args: dict[str, Any]) -> None:
+    view = run(im2col.window_view, args)
+    if view is not None:
+        xp = plain(args["xp"])
+        assert not view.flags.writeable
+        if view.size:
+            lo, hi = _byte_bounds(view)
+            base_lo, base_hi = _byte_bounds(xp)
+            assert base_lo <= lo and hi <= base_hi, "the view leaves its buffer"
+        same(view, ref.window(xp, args["kernel_size"], stride=args["stride"],
+                              dilation=args["dilation"]), exact=True)
+
+
+def _byte_bounds(a: np.ndarray) -> tuple[int, int]:
+    """``numpy.lib.array_utils.byte_bounds`` (NumPy 2) or ``np.byte_bounds``."""
+    utils = getattr(np.lib, "array_utils", np)
+    lo, hi = utils.byte_bounds(a)
+    return int(lo), int(hi)
+
+
+SIZES = st.one_of(st.integers(1, 6), st.integers(1, 6), st.integers(-1, 6), HUGE,
+                  ANYTHING)
+
+
+@FUZZ
+@given(st.fixed_dictionaries({"size": SIZES, "kernel_size": SIZES, "stride": SIZES,
+                              "padding": SIZES, "dilation": SIZES}))
+def test_conv_output_size(args: dict[str, Any]) -> None:
+    n = run(im2col.conv_output_size, args)
+    if n is not None:
+        assert n == ref.out_len(int(args["size"]), int(args["kernel_size"]),
+                                int(args["stride"]), (int(args["padding"]),) * 2,
+                                int(args["dilation"]))
+
+
+@st.composite
+def bill_calls(draw: st.DrawFn) -> dict[str, Any]:
+    case = draw(cases(groups=False))
+    shapes = st.one_of(OPTION, st.lists(st.one_of(st.integers(-1, 6), HUGE), max_size=5))
+    garbage = {"x_shape": shapes, "w_shape": shapes, "stride": OPTION,
+               "padding": OPTION, "dilation": OPTION,
+               "dtype": st.one_of(st.sampled_from(ALL_DTYPES), ANYTHING)}
+    return mutate(draw, {"x_shape": case.x_shape, "w_shape": case.w_shape,
+                         "dtype": draw(st.sampled_from(ALL_DTYPES)), **case.options()},
+                  garbage)
+
+
+@FUZZ
+@given(bill_calls())
+def test_memory_bill(args: dict[str, Any]) -> None:
+    bill = run(im2col.memory_bill, args)
+    if bill is not None:
+        g = ref.Geometry(tuple(args["x_shape"]), tuple(args["w_shape"])[2:],
+                         args["stride"], args["padding"], args["dilation"])
+        item = np.dtype(args["dtype"]).itemsize
+        F, kh, kw = args["w_shape"][0], g.kh, g.kw
+        (t, b), (left, r) = g.padding
+        assert bill.input == g.N * g.C * g.H * g.W * item
+        assert bill.padded == (g.N * g.C * (g.H + t + b) * (g.W + left + r) * item
+                               if t or b or left or r else 0)
+        assert bill.columns == g.C * kh * kw * g.N * g.oh * g.ow * item
+        assert bill.output == g.N * F * g.oh * g.ow * item
+
+
+@settings(max_examples=max(1, EXAMPLES // 4))  # tracemalloc makes each call slow
+@given(st.one_of(ANYTHING, st.sampled_from([np.ones, len, lambda *a: a])),
+       st.lists(ANYTHING, max_size=2))
+def test_peak_memory(func: Any, args: list[Any]) -> None:
+    tracing = tracemalloc.is_tracing()
+    if callable(func):
+        try:
+            expected: Any = func(*args)
+        except Exception as e:  # the function's own errors pass through unchanged
+            with pytest.raises(type(e)):
+                im2col.peak_memory(func, *args)
+        else:
+            result, peak = im2col.peak_memory(func, *args)
+            assert peak >= 0
+            assert type(result) is type(expected)
+    else:
+        assert run(im2col.peak_memory, {"func": func}) is None
+    assert tracemalloc.is_tracing() == tracing
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print how many examples each function was called with."""
+    start = time.perf_counter()
+    yield
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and TRIED:
+        counts = ", ".join(f"{k} {v} ({RETURNED[k]} returned)"
+                           for k, v in sorted(TRIED.items()))
+        terminal.write_line(
+            f"\nfuzz: {sum(TRIED.values())} calls tried in "
+            f"{time.perf_counter() - start:.0f} s ({counts})")
+
