@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: serve test lint build bench bench-quick chromium clean help
+.PHONY: serve test lint build bench bench-quick chromium clean help fuzz
 
 help:
 	@echo "make serve   - serve the site on http://127.0.0.1:8000"
@@ -15,6 +15,7 @@ help:
 	@echo "make build   - build the static site into site/"
 	@echo "make lint    - ruff and mypy"
 	@echo "make bench   - full benchmark (needs the bench extra: torch CPU build)"
+	@echo "make fuzz    - long fuzz session of every public function (FUZZ_EXAMPLES=5000)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,12 @@ chromium:
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
+
+# Fresh seeds each run; prints how many calls it tried per function.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HYPOTHESIS_PROFILE=random $(BIN)/python -m pytest \
+	  tests/test_fuzz.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --out benchmarks/results

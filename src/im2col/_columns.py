@@ -28,8 +28,10 @@ def im2col(
 
     Parameters
     ----------
-    x : numpy.ndarray
-        Input of shape ``(N, C, H, W)``, any numeric dtype, any memory order.
+    x : array_like
+        Input of shape ``(N, C, H, W)`` (``N`` or ``C`` may be 0), any
+        numeric dtype (kept, byte order included), any memory order; not a
+        masked array.
     kernel_size : int or (int, int)
         Kernel height and width.
     stride, padding, dilation : int or (int, int), optional
@@ -44,7 +46,10 @@ def im2col(
     Raises
     ------
     TypeError, ValueError
-        On a bad argument; the message names it.
+        On a bad argument; the message names it. A ``ValueError`` also when
+        the padded input and the columns would take more bytes than the
+        machine has (:func:`im2col._checks.memory_limit`), before anything
+        is allocated.
 
     See Also
     --------
@@ -97,11 +102,12 @@ def col2im(
 
     Parameters
     ----------
-    cols : numpy.ndarray
+    cols : array_like
         Array of shape ``(C*kh*kw, N*oh*ow)`` in :func:`im2col`'s order,
-        dtype float32 or float64.
+        dtype float32 or float64 (a non-native byte order is converted).
     x_shape : tuple of 4 ints (or a list, or a 1-D integer array)
-        The ``(N, C, H, W)`` shape of the unpadded input.
+        The ``(N, C, H, W)`` shape of the unpadded input; ``N`` and ``C``
+        may be 0.
     kernel_size, stride, padding, dilation
         The options that produced ``cols``.
 
@@ -113,7 +119,8 @@ def col2im(
     Raises
     ------
     TypeError, ValueError
-        On a bad argument, including ``cols`` of the wrong shape.
+        On a bad argument, including ``cols`` of the wrong shape, and
+        (``ValueError``) when the padded gradient would not fit the machine.
 
     Examples
     --------

@@ -254,11 +254,13 @@ def conv2d(
 
     Parameters
     ----------
-    x : numpy.ndarray
-        Input ``(N, C, H, W)``, float32 or float64, any memory order.
-    w : numpy.ndarray
-        Filters ``(F, C/groups, kh, kw)``, same dtype as ``x``.
-    b : numpy.ndarray, optional
+    x : array_like
+        Input ``(N, C, H, W)``, float32 or float64 (a non-native byte order
+        is converted), any memory order; ``N`` or ``C`` may be 0, as in
+        PyTorch; not a masked array.
+    w : array_like
+        Filters ``(F, C/groups, kh, kw)``, same dtype as ``x``, ``F >= 1``.
+    b : array_like, optional
         Bias ``(F,)``, same dtype as ``x``.
     stride : int or (int, int), optional
         Step between windows, at least 1.
@@ -299,10 +301,13 @@ def conv2d(
     Raises
     ------
     TypeError
-        If an array is not an ndarray, has a dtype other than float32 or
-        float64, or the dtypes differ; or if an option is not an int.
+        If an array is not array_like of numbers, is a masked array, has a
+        dtype other than float32 or float64, or the dtypes differ; or if an
+        option is not an int.
     ValueError
-        If a shape or option is inconsistent, or ``max_memory`` is too small.
+        If a shape or option is inconsistent, ``max_memory`` is too small,
+        or the output (or one output row's buffers) would not fit the
+        machine (:func:`im2col._checks.memory_limit`).
 
     Notes
     -----
@@ -390,10 +395,10 @@ def conv2d_backward(
 
     Parameters
     ----------
-    dout : numpy.ndarray
+    dout : array_like
         Upstream gradient ``(N, F, oh, ow)``, same dtype as ``x``.
-    x, w : numpy.ndarray
-        The forward pass's input and filters.
+    x, w : array_like
+        The forward pass's input and filters, as for :func:`conv2d`.
     stride, padding, dilation, groups : optional
         The forward pass's options (see :func:`conv2d`).
     max_memory : int, optional

@@ -111,7 +111,8 @@ def memory_bill(
     stride, padding, dilation : int or (int, int), optional
         As in :func:`conv2d` (``padding`` per side).
     dtype : numpy dtype, optional
-        Element type; only its itemsize matters.
+        Element type (anything ``numpy.dtype`` takes); only its itemsize
+        matters.
 
     Returns
     -------

@@ -33,8 +33,10 @@ def window_view(
 
     Parameters
     ----------
-    xp : numpy.ndarray
-        An already padded ``(N, C, H, W)`` array, any dtype.
+    xp : array_like
+        An already padded ``(N, C, H, W)`` array, any numeric dtype (byte
+        order kept); an ndarray or subclass such as ``numpy.memmap`` is
+        viewed, not copied; a masked array is refused.
     kernel_size : int or (int, int)
         Kernel height and width ``(kh, kw)``.
     stride : int or (int, int), optional
@@ -52,10 +54,12 @@ def window_view(
     Raises
     ------
     TypeError
-        If ``xp`` is not an ndarray or an option is not an int.
+        If ``xp`` is not array_like of numbers, is a masked array, or an
+        option is not an int.
     ValueError
-        If ``xp`` is not 4-D, an option is out of range, or the kernel does
-        not fit in ``xp``.
+        If ``xp`` is not 4-D or has no rows or columns, an option is out of
+        range, the kernel does not fit in ``xp``, or the view would describe
+        more bytes than NumPy can address.
 
     See Also
     --------
