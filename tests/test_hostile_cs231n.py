@@ -84,3 +84,58 @@ def test_masked_input_is_refused() -> None:
                        r"216 elements masked"):
         conv_forward_strides(x, np.ones((4, 3, 3, 3)), np.zeros(4),
                              {"stride": 1, "pad": 1})
+
+
+# ------------------------------------------------------------------ fuzz
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.strategies import cs231n_cases  # noqa: E402
+from tests.test_fuzz import (  # noqa: E402
+    ANYTHING,
+    FUZZ,
+    OPTION,
+    mutate,
+    plain,
+    run,
+    same,
+    valid_array,
+    weird_arrays,
+)
+
+
+@st.composite
+def layer_calls(draw: st.DrawFn) -> dict[str, Any]:
+    case = draw(cs231n_cases())
+    dtype = np.dtype(draw(st.sampled_from([np.float32, np.float64])))
+    args = {"x": valid_array(draw, case, case.x_shape, dtype),
+            "w": valid_array(draw, case, case.w_shape, dtype),
+            "b": valid_array(draw, case, (case.F,), dtype),
+            "conv_param": {"stride": case.stride, "pad": case.padding}}
+    param = st.one_of(ANYTHING, st.fixed_dictionaries({"stride": OPTION, "pad": OPTION}))
+    return mutate(draw, args, {"x": weird_arrays(ndim=4), "w": weird_arrays(ndim=4),
+                               "b": weird_arrays(ndim=1), "conv_param": param})
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning",
+                            "ignore:overflow:RuntimeWarning")
+@FUZZ
+@given(layer_calls(), st.data())
+def test_fuzz_drop_in_layer(args: dict[str, Any], data: st.DataObject) -> None:
+    """Forward and backward with arbitrary arguments: the reference or a named error."""
+    result = run(conv_forward_strides, args)
+    if result is None:
+        return
+    out, cache = result
+    stride, pad = args["conv_param"]["stride"], args["conv_param"]["pad"]
+    x, w, b = plain(args["x"]), plain(args["w"]), plain(args["b"])
+    same(out, ref.conv2d(x, w, b, stride=stride, padding=pad))
+    dout = data.draw(st.one_of(st.just(np.ones_like(out)), weird_arrays(ndim=4)))
+    bad_cache = data.draw(st.one_of(st.just(cache), st.just(cache[:4]), ANYTHING))
+    grads = run(conv_backward_strides, {"dout": dout, "cache": bad_cache},
+                names=("dout", "cache", "x", "w", "conv_param", "x_cols"))
+    if grads is not None:
+        wants = ref.conv2d_backward(plain(dout), x, w, stride=stride, padding=pad)
+        for k in range(3):
+            same(grads[k], wants[k])
