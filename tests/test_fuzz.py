@@ -67,7 +67,7 @@ class Tagged(np.ndarray):
 
 # ------------------------------------------------------------ strategies
 
-HUGE = st.sampled_from([10**12, 2**63, 2**64 + 1, -(2**70), 10**100, -1, 0])
+HUGE = st.sampled_from([10**12, 2**62, 2**63, 2**64 + 1, -(2**70), 10**100, -1, 0])
 ANYTHING = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 5), HUGE,
     st.floats(allow_nan=True, allow_infinity=True), st.complex_numbers(),
@@ -79,7 +79,8 @@ ANYTHING = st.one_of(
     st.lists(st.integers(-2, 5), max_size=5).map(tuple),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
-OPTION = st.one_of(st.integers(-2, 5), HUGE, st.tuples(st.integers(-1, 5), HUGE), ANYTHING)
+OPTION = st.one_of(st.integers(-2, 5), HUGE, st.tuples(st.integers(-1, 5), HUGE),
+                   st.tuples(HUGE, st.integers(1, 3)), ANYTHING)
 
 
 @st.composite

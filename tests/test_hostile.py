@@ -405,3 +405,20 @@ def test_memory_bill_dtype_is_checked() -> None:
     with pytest.raises(TypeError, match=r"^dtype must be a NumPy dtype or a name of "
                        r"one, got str 'float65'"):
         memory_bill((1, 1, 4, 4), (1, 1, 3, 3), dtype="float65")
+
+
+@pytest.mark.parametrize("huge", [2**63, 10**30])
+def test_steps_never_taken_may_be_huge(huge: int) -> None:
+    """A stride along an axis with one output, or a dilation along a kernel
+    of 1, is never taken: any size gives the reference's result."""
+    x, w = normal(2, 2, 3, 4), normal(3, 2, 3, 1)
+    opts = {"stride": (huge, 1), "dilation": (1, huge)}
+    np.testing.assert_allclose(conv2d(x, w, **opts), ref.conv2d(x, w, **opts))
+    dout = normal(2, 3, 1, 4)
+    grads = conv2d_backward(dout, x, w, **opts)
+    wants = ref.conv2d_backward(dout, x, w, **opts)
+    for k in range(3):
+        np.testing.assert_allclose(grads[k], wants[k])
+    np.testing.assert_array_equal(im2col(x, (3, 1), **opts), ref.im2col(x, (3, 1), **opts))
+    np.testing.assert_array_equal(window_view(x, (3, 1), **opts),
+                                  ref.window(x, (3, 1), **opts))

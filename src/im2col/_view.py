@@ -16,6 +16,7 @@ from ._checks import (
     nonempty_image,
     output_size,
 )
+from ._geometry import unused_steps
 
 
 def window_view(
@@ -93,6 +94,9 @@ def window_view(
     N, C, H, W = xp.shape
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
+    if max(sh * abs(xp.strides[2]), sw * abs(xp.strides[3]), dh * abs(xp.strides[2]),
+           dw * abs(xp.strides[3])) > ADDRESSABLE:  # a step that is never taken
+        (sh, sw), (dh, dw) = unused_steps((sh, sw), (dh, dw), (kh, kw), (oh, ow), (H, W))
     # no bytes are allocated, but NumPy cannot describe a larger array
     check_bytes(C * kh * kw * N * oh * ow * xp.itemsize,
                 f"the window view {(C, kh, kw, N, oh, ow)}", f"xp of shape {xp.shape}",
