@@ -14,10 +14,24 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from im2col import _checks, conv2d, conv2d_backward
 from im2col.cs231n import conv_backward_strides, conv_forward_strides
 from tests import reference as ref
+from tests.fuzz_inputs import (
+    ANYTHING,
+    FUZZ,
+    OPTION,
+    mutate,
+    plain,
+    run,
+    same,
+    valid_array,
+    weird_arrays,
+)
+from tests.strategies import cs231n_cases
 
 RNG = np.random.default_rng(231)
 
@@ -87,23 +101,6 @@ def test_masked_input_is_refused() -> None:
 
 
 # ------------------------------------------------------------------ fuzz
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tests.strategies import cs231n_cases  # noqa: E402
-from tests.test_fuzz import (  # noqa: E402
-    ANYTHING,
-    FUZZ,
-    OPTION,
-    mutate,
-    plain,
-    run,
-    same,
-    valid_array,
-    weird_arrays,
-)
-
 
 @st.composite
 def layer_calls(draw: st.DrawFn) -> dict[str, Any]:
