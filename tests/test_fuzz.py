@@ -192,9 +192,12 @@ def size_calls(draw: st.DrawFn) -> dict[str, Any]:
 def test_conv_output_size(args: dict[str, Any]) -> None:
     n = run(im2col.conv_output_size, args)
     if n is not None:
-        assert n == ref.out_len(int(args["size"]), int(args["kernel_size"]),
-                                int(args["stride"]), (int(args["padding"]),) * 2,
-                                int(args["dilation"]))
+        size, k, s, p, d = (int(args[key]) for key in
+                            ("size", "kernel_size", "stride", "padding", "dilation"))
+        if (size + 2 * p) // s < 10**5:  # the reference walks every window
+            assert n == ref.out_len(size, k, s, (p, p), d)
+        else:
+            assert n == (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 @st.composite
