@@ -187,8 +187,8 @@ CASES: list[Case] = [
      esc("x_shape must be 4 ints (N, C, H, W) in a tuple, a list or a 1-D integer array, got ndarray array(")),
     ("x_shape float array", lambda: col2im(COLS, np.array([2.0, 4, 6, 6]), 3),
      TypeError, esc("x_shape[0] must be an int, got float 2.0")),
-    ("x_shape zero", lambda: col2im(COLS, (2, 0, 6, 6), 3), ValueError,
-     esc("x_shape[1] must be >= 1, got 0")),
+    ("x_shape zero height", lambda: col2im(COLS, (2, 4, 0, 6), 3), ValueError,
+     esc("x_shape[2] must be >= 1, got 0")),
     ("x_shape float", lambda: col2im(COLS, (2, 4, 6.0, 6), 3), TypeError,
      esc("x_shape[2] must be an int, got float 6.0")),
     # ----------------------------------------------- b and dout shapes
@@ -217,25 +217,32 @@ CASES: list[Case] = [
     ("cs231n object dout",
      lambda: cs.conv_backward_strides(DOUT.astype(object), _cache()), TypeError,
      esc("dout must have a numeric dtype, got object")),
-    # ------------------------------------------------- non-ndarrays
-    ("x list", lambda: conv2d(X.tolist(), W), TypeError,
-     esc("x must be a numpy.ndarray, got list; wrap it with numpy.asarray")),
-    ("w list", lambda: conv2d(X, W.tolist()), TypeError,
-     esc("w must be a numpy.ndarray, got list")),
-    ("b list", lambda: conv2d(X, W, B.tolist()), TypeError,
-     esc("b must be a numpy.ndarray, got list")),
-    ("dout list", lambda: conv2d_backward(DOUT.tolist(), X, W), TypeError,
-     esc("dout must be a numpy.ndarray, got list")),
-    ("cols list", lambda: col2im(COLS.tolist(), X.shape, 3), TypeError,
-     esc("cols must be a numpy.ndarray, got list")),
-    ("im2col list", lambda: im2col(X.tolist(), 3), TypeError,
-     esc("x must be a numpy.ndarray, got list")),
-    ("window_view list", lambda: window_view(X.tolist(), 3), TypeError,
-     esc("xp must be a numpy.ndarray, got list")),
-    ("cs231n list", lambda: cs.conv_forward_strides(X.tolist(), W, B, PARAM),
-     TypeError, esc("x must be a numpy.ndarray, got list")),
-    ("x scalar", lambda: conv2d(1.0, W), TypeError,
-     esc("x must be a numpy.ndarray, got float")),
+    # ---------------------------------------- not array_like of numbers
+    # (lists and other array_like inputs are taken: tests/test_hostile.py)
+    ("x None", lambda: conv2d(None, W), TypeError,
+     esc("x must be array_like (an ndarray, nested sequences of numbers or "
+         "an object with __array__), got NoneType None")),
+    ("w strings", lambda: conv2d(X, [[[["a"]]]]), TypeError,
+     esc("w must be array_like (an ndarray, nested sequences of numbers or "
+         "an object with __array__), got list")),
+    ("b ragged", lambda: conv2d(X, W, [1.0, [2.0]]), TypeError,
+     esc("b must be array_like (an ndarray, nested sequences of numbers or "
+         "an object with __array__), got list: ")),
+    ("dout dict", lambda: conv2d_backward({}, X, W), TypeError,
+     esc("dout must be array_like")),
+    ("cols object", lambda: col2im(object(), X.shape, 3), TypeError,
+     esc("cols must be array_like")),
+    ("im2col str", lambda: im2col("abcd", 3), TypeError,
+     esc("x must be array_like (an ndarray, nested sequences of numbers or "
+         "an object with __array__), got str 'abcd'")),
+    ("window_view None", lambda: window_view(None, 3), TypeError,
+     esc("xp must be array_like")),
+    ("cs231n None", lambda: cs.conv_forward_strides(None, W, B, PARAM),
+     TypeError, esc("x must be array_like")),
+    ("x scalar", lambda: conv2d(1.0, W), ValueError,
+     esc("x must have 4 dimensions, got 0 with shape ()")),
+    ("x list 3-D", lambda: im2col(X[0].tolist(), 3), ValueError,
+     esc("x must have 4 dimensions, got 3 with shape (4, 6, 6)")),
     # ------------------------------------------------ cs231n conv_param
     ("conv_param list", lambda: cs.conv_forward_strides(X, W, B, [1, 0]), TypeError,
      esc("conv_param must be a dict with keys 'stride' and 'pad', got list")),
@@ -268,7 +275,9 @@ CASES: list[Case] = [
      esc("cache must be the 5-tuple (x, w, b, conv_param, x_cols) from "
          "conv_forward_strides, got list")),
     ("cache x_cols missing", lambda: cs.conv_backward_strides(DOUT, _cache(None)),
-     TypeError, esc("cache x_cols must be a numpy.ndarray, got NoneType")),
+     TypeError, esc("cache x_cols must be array_like (an ndarray, nested "
+                    "sequences of numbers or an object with __array__), got "
+                    "NoneType None")),
     ("cache x_cols shape",
      lambda: cs.conv_backward_strides(DOUT, _cache(np.ones((36, 31)))), ValueError,
      esc("cache x_cols must have shape (36, 32) = (C*HH*WW, N*out_h*out_w), "

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._checks import as_array, as_shape
 from ._geometry import Geometry, geometry, pad_input
+from ._limits import check_unfold
 from ._view import window_view
 
 
@@ -27,8 +28,10 @@ def im2col(
 
     Parameters
     ----------
-    x : numpy.ndarray
-        Input of shape ``(N, C, H, W)``, any numeric dtype, any memory order.
+    x : array_like
+        Input of shape ``(N, C, H, W)`` (``N`` or ``C`` may be 0), any
+        numeric dtype (kept, byte order included), any memory order; not a
+        masked array.
     kernel_size : int or (int, int)
         Kernel height and width.
     stride, padding, dilation : int or (int, int), optional
@@ -43,7 +46,10 @@ def im2col(
     Raises
     ------
     TypeError, ValueError
-        On a bad argument; the message names it.
+        On a bad argument; the message names it. A ``ValueError`` also when
+        the padded input and the columns would take more bytes than the
+        machine has (:func:`im2col._checks.memory_limit`), before anything
+        is allocated.
 
     See Also
     --------
@@ -70,6 +76,7 @@ def im2col(
     x = as_array(x, "x", 4, float_only=False)
     g = geometry(x.shape, kernel_size, stride=stride, padding=padding,
                  dilation=dilation)
+    check_unfold(g, x.dtype, "x")
     xp = pad_input(x, g) if g.has_padding else x
     view = window_view(xp, g.kernel, stride=g.stride, dilation=g.dilation)
     (oh, ow), (kh, kw) = g.out, g.kernel
@@ -96,11 +103,12 @@ def col2im(
 
     Parameters
     ----------
-    cols : numpy.ndarray
+    cols : array_like
         Array of shape ``(C*kh*kw, N*oh*ow)`` in :func:`im2col`'s order,
-        dtype float32 or float64.
+        dtype float32 or float64 (a non-native byte order is converted).
     x_shape : tuple of 4 ints (or a list, or a 1-D integer array)
-        The ``(N, C, H, W)`` shape of the unpadded input.
+        The ``(N, C, H, W)`` shape of the unpadded input; ``N`` and ``C``
+        may be 0.
     kernel_size, stride, padding, dilation
         The options that produced ``cols``.
 
@@ -112,7 +120,8 @@ def col2im(
     Raises
     ------
     TypeError, ValueError
-        On a bad argument, including ``cols`` of the wrong shape.
+        On a bad argument, including ``cols`` of the wrong shape, and
+        (``ValueError``) when the padded gradient would not fit the machine.
 
     Examples
     --------
@@ -140,6 +149,7 @@ def col2im(
             f"cols must have shape {expected} = (C*kh*kw, N*oh*ow) for "
             f"x_shape {shape}, got {cols.shape}"
         )
+    check_unfold(g, cols.dtype, "x_shape", result=False)
     # (C, kh, kw, N, oh, ow) -> (kh, kw, N, C, oh, ow): one (N, C, oh, ow)
     # block per tap, added into the strided slice that tap read.
     taps = cols.reshape(g.C, kh, kw, g.N, oh, ow).transpose(1, 2, 3, 0, 4, 5)

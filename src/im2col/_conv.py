@@ -18,6 +18,7 @@ from . import _run
 from ._checks import as_array, as_int, same_dtype
 from ._geometry import geometry
 from ._layer import Layer
+from ._limits import budget, conv_inputs, empty_backward, empty_forward
 from ._plan import plan
 from ._threads import cpus, default_workers
 
@@ -74,11 +75,13 @@ def conv2d(
 
     Parameters
     ----------
-    x : numpy.ndarray
-        Input ``(N, C, H, W)``, float32 or float64, any memory order.
-    w : numpy.ndarray
-        Filters ``(F, C/groups, kh, kw)``, same dtype as ``x``.
-    b : numpy.ndarray, optional
+    x : array_like
+        Input ``(N, C, H, W)``, float32 or float64 (a non-native byte order
+        is converted), any memory order; ``N`` or ``C`` may be 0, as in
+        PyTorch; not a masked array.
+    w : array_like
+        Filters ``(F, C/groups, kh, kw)``, same dtype as ``x``, ``F >= 1``.
+    b : array_like, optional
         Bias ``(F,)``, same dtype as ``x``.
     stride : int or (int, int), optional
         Step between windows, at least 1.
@@ -119,10 +122,13 @@ def conv2d(
     Raises
     ------
     TypeError
-        If an array is not an ndarray, has a dtype other than float32 or
-        float64, or the dtypes differ; or if an option is not an int.
+        If an array is not array_like of numbers, is a masked array, has a
+        dtype other than float32 or float64, or the dtypes differ; or if an
+        option is not an int.
     ValueError
-        If a shape or option is inconsistent, or ``max_memory`` is too small.
+        If a shape or option is inconsistent, ``max_memory`` is too small,
+        or the output (or one output row's buffers) would not fit the
+        machine (:func:`im2col._checks.memory_limit`).
 
     Notes
     -----
@@ -180,6 +186,7 @@ def _forward(
     images: int | None = None, workers: int | None = None,
 ) -> np.ndarray:
     """:func:`conv2d` with a forced ``strategy`` and ``images`` per unit."""
+    x, w = conv_inputs(x, w)
     layer = layer_of(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     if b is not None:
@@ -188,6 +195,9 @@ def _forward(
         if b.shape != (layer.F,):
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
     g = layer.g
+    max_memory = budget(layer, x, max_memory, backward=False, workers=workers)
+    if (empty := empty_forward(layer, b, x.dtype)) is not None:
+        return empty
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
              images=images, workers=workers_of(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
@@ -210,10 +220,10 @@ def conv2d_backward(
 
     Parameters
     ----------
-    dout : numpy.ndarray
+    dout : array_like
         Upstream gradient ``(N, F, oh, ow)``, same dtype as ``x``.
-    x, w : numpy.ndarray
-        The forward pass's input and filters.
+    x, w : array_like
+        The forward pass's input and filters, as for :func:`conv2d`.
     stride, padding, dilation, groups : optional
         The forward pass's options (see :func:`conv2d`).
     max_memory : int, optional
@@ -273,6 +283,7 @@ def _backward(
     images: int | None = None, workers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`conv2d_backward` with a forced ``strategy`` and ``images``."""
+    x, w = conv_inputs(x, w)
     layer = layer_of(x, w, stride=stride, padding=padding, dilation=dilation,
                    groups=groups)
     dout = as_array(dout, "dout", 4)
@@ -283,6 +294,10 @@ def _backward(
         raise ValueError(
             f"dout must have shape {expected} = (N, F, oh, ow), got {dout.shape}"
         )
+    max_memory = budget(layer, x, max_memory, backward=True,
+                        dout_contiguous=dout.flags.c_contiguous, workers=workers)
+    if (empty := empty_backward(dout, layer, x.dtype)) is not None:
+        return empty
     p = plan(layer, x, max_memory, backward=True,
              dout_contiguous=dout.flags.c_contiguous, strategy=strategy,
              images=images, workers=workers_of(workers))

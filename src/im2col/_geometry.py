@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Padding, Pair, as_padding, as_pair, output_size
+from ._checks import (
+    Padding,
+    Pair,
+    as_padding,
+    as_pair,
+    nonempty_image,
+    output_size,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ def geometry(
     ``kernel_name`` names the kernel's size in error messages (``w.shape[2:]``
     where the kernel comes from the filters).
     """
+    nonempty_image(tuple(x_shape), "x")
     N, C, H, W = x_shape
     kernel = as_pair(kernel_size, "kernel_size", minimum=1)
     s = as_pair(stride, "stride", minimum=1)
@@ -86,7 +94,25 @@ def geometry(
     pad = as_padding(padding, kernel, d, s)
     oh = output_size(H, kernel[0], s[0], pad[0], d[0], "height", kernel_name)
     ow = output_size(W, kernel[1], s[1], pad[1], d[1], "width", kernel_name)
+    s, d = unused_steps(s, d, kernel, (oh, ow), (H + sum(pad[0]), W + sum(pad[1])))
     return Geometry(N, C, H, W, kernel, s, d, pad, (oh, ow))
+
+
+def unused_steps(stride: Pair, dilation: Pair, kernel: Pair, out: Pair,
+                 size: Pair) -> tuple[Pair, Pair]:
+    """Clip the steps that are never taken.
+
+    A stride along an axis with one output is clipped to that axis' (padded)
+    ``size``, a dilation along a kernel of 1 to 1. That changes no result, and a huge step (``stride=2**63``) would not fit
+    a view's byte strides.
+    """
+    def step(k: int) -> int:
+        return min(stride[k], size[k]) if out[k] == 1 else stride[k]
+
+    def gap(k: int) -> int:
+        return 1 if kernel[k] == 1 else dilation[k]
+
+    return (step(0), step(1)), (gap(0), gap(1))
 
 
 def pad_input(x: np.ndarray, g: Geometry) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,8 +70,8 @@ class MemoryBill:
 
     @property
     def column_ratio(self) -> float:
-        """``columns / input``: about ``kh*kw / stride**2``."""
-        return self.columns / self.input
+        """``columns / input``: about ``kh*kw / stride**2``; NaN for an empty input."""
+        return self.columns / self.input if self.input else math.nan
 
     @property
     def forward_peak(self) -> int:
@@ -109,7 +110,8 @@ def memory_bill(
     stride, padding, dilation : int or (int, int), optional
         As in :func:`conv2d` (``padding`` per side).
     dtype : numpy dtype, optional
-        Element type; only its itemsize matters.
+        Element type (anything ``numpy.dtype`` takes); only its itemsize
+        matters.
 
     Returns
     -------
@@ -124,8 +126,9 @@ def memory_bill(
         If a shape is not a tuple, list or 1-D array, or holds a non-int;
         or if an option is not an int.
     ValueError
-        If a shape does not have 4 positive sizes, the channels differ, an
-        option is out of range or the kernel does not fit.
+        If a size is out of range (``N`` and ``C`` may be 0, as in PyTorch;
+        ``F``, ``H``, ``W``, ``kh``, ``kw`` must be at least 1), the channels
+        differ, an option is out of range or the kernel does not fit.
 
     Examples
     --------
@@ -149,7 +152,7 @@ def memory_bill(
         )
     g = geometry((N, C, H, W), (kh, kw), stride=stride, padding=padding,
                  dilation=dilation, kernel_name="w_shape[2:]")
-    item = np.dtype(dtype).itemsize
+    item = _itemsize(dtype)
     oh, ow = g.out
     hp, wp = g.padded
     return MemoryBill(
@@ -159,6 +162,15 @@ def memory_bill(
         output=N * F * oh * ow * item,
         weights=F * C * kh * kw * item,
     )
+
+
+def _itemsize(dtype: Any) -> int:
+    """``numpy.dtype(dtype).itemsize``, or a ``TypeError`` naming ``dtype``."""
+    try:
+        return int(np.dtype(dtype).itemsize)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"dtype must be a NumPy dtype or a name of one, got "
+                        f"{type(dtype).__name__} {dtype!r:.80}: {e}") from None
 
 
 def peak_memory(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T, int]:

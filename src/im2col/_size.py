@@ -19,7 +19,8 @@ def conv_output_size(
     Parameters
     ----------
     size : int
-        Length of the input along the axis, before padding.
+        Length of the input along the axis, before padding. Every argument
+        takes what ``operator.index`` takes (int, NumPy integers), not bool.
     kernel_size : int
         Number of kernel taps along the axis.
     stride : int, optional

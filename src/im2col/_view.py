@@ -16,8 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Pair, as_array, as_pair, output_size
+from ._checks import (
+    ADDRESSABLE,
+    Pair,
+    as_array,
+    as_pair,
+    check_bytes,
+    nonempty_image,
+    output_size,
+)
 from ._compat import strided_view
+from ._geometry import unused_steps
 
 
 def window_view(
@@ -35,8 +44,10 @@ def window_view(
 
     Parameters
     ----------
-    xp : numpy.ndarray
-        An already padded ``(N, C, H, W)`` array, any dtype.
+    xp : array_like
+        An already padded ``(N, C, H, W)`` array, any numeric dtype (byte
+        order kept); an ndarray or subclass such as ``numpy.memmap`` is
+        viewed, not copied; a masked array is refused.
     kernel_size : int or (int, int)
         Kernel height and width ``(kh, kw)``.
     stride : int or (int, int), optional
@@ -54,10 +65,12 @@ def window_view(
     Raises
     ------
     TypeError
-        If ``xp`` is not an ndarray or an option is not an int.
+        If ``xp`` is not array_like of numbers, is a masked array, or an
+        option is not an int.
     ValueError
-        If ``xp`` is not 4-D, an option is out of range, or the kernel does
-        not fit in ``xp``.
+        If ``xp`` is not 4-D or has no rows or columns, an option is out of
+        range, the kernel does not fit in ``xp``, or the view would describe
+        more bytes than NumPy can address.
 
     See Also
     --------
@@ -87,6 +100,7 @@ def window_view(
     kernel = as_pair(kernel_size, "kernel_size", minimum=1)
     s = as_pair(stride, "stride", minimum=1)
     d = as_pair(dilation, "dilation", minimum=1)
+    nonempty_image(xp.shape, "xp")
     return windows(xp, kernel, s, d)
 
 
@@ -97,6 +111,13 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair
     N, C, H, W = xp.shape
     oh = output_size(H, kh, sh, (0, 0), dh, "height")
     ow = output_size(W, kw, sw, (0, 0), dw, "width")
+    if max(sh * abs(xp.strides[2]), sw * abs(xp.strides[3]), dh * abs(xp.strides[2]),
+           dw * abs(xp.strides[3])) > ADDRESSABLE:  # a step that is never taken
+        (sh, sw), (dh, dw) = unused_steps((sh, sw), (dh, dw), (kh, kw), (oh, ow), (H, W))
+    # no bytes are allocated, but NumPy cannot describe a larger array
+    check_bytes(C * kh * kw * N * oh * ow * xp.itemsize,
+                f"the window view {(C, kh, kw, N, oh, ow)}", f"xp of shape {xp.shape}",
+                (f"kernel_size={(kh, kw)}", kh * kw), limit=ADDRESSABLE)
     sN, sC, sH, sW = xp.strides
     view = strided_view(
         xp, (C, kh, kw, N, oh, ow), (sC, dh * sH, dw * sW, sN, sh * sH, sw * sW))
