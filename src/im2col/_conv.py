@@ -18,8 +18,8 @@ from . import _run
 from ._checks import as_array, as_int, same_dtype
 from ._geometry import geometry
 from ._layer import Layer
-from ._limits import budget, conv_inputs, empty_backward, empty_forward
-from ._plan import plan
+from ._limits import conv_inputs, empty_backward, empty_forward
+from ._plan import budget, plan
 from ._threads import cpus, default_workers
 
 

@@ -4,8 +4,8 @@ Each public function computes the bytes of what it will create before
 creating it and refuses, through :func:`im2col._checks.check_bytes`, a
 request larger than :func:`im2col._checks.memory_limit`. ``conv2d`` and
 ``conv2d_backward`` plan their work buffers within what the output leaves
-of that limit, so a call that would need more columns than the machine has
-runs in smaller units instead of failing.
+of that limit (:func:`im2col._plan.budget`), so a call that would need more
+columns than the machine has runs in smaller units instead of failing.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks
-from ._checks import as_array, as_int, check_bytes
+from ._checks import as_array, check_bytes
 from ._geometry import Geometry
-from ._layer import Layer, Plan
-from ._plan import extra_bytes
+from ._layer import Layer
 
 
 def padding_repr(g: Geometry) -> str:
@@ -91,45 +89,6 @@ def conv_inputs(x: Any, w: Any) -> tuple[np.ndarray, np.ndarray]:
         check_bytes(w.nbytes, f"the C-ordered copy of w {w.dtype}",
                     f"w of shape {w.shape}")
     return x, w
-
-
-def budget(layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
-           dout_contiguous: bool = True, workers: Any = None) -> int:
-    """Check the results' bytes and return the work buffers' budget.
-
-    The results and the smallest plan (one output row of one image) must
-    fit :func:`memory_limit` together; the work buffers are then planned
-    within ``max_memory`` and what the results leave of the limit.
-    ``workers`` is checked here too, so that an empty call checks it.
-    """
-    if workers is not None:
-        as_int(workers, "workers", minimum=1)
-    g, item, dtype = layer.g, x.itemsize, x.dtype
-    oh, ow = g.out
-    w_shape = (layer.F, layer.Cg, *g.kernel)
-    arrays = f"x of shape {(g.N, g.C, g.H, g.W)}"
-    if backward:
-        results = (g.N * g.C * g.H * g.W + layer.F * layer.Cg * g.taps
-                   + layer.F) * item
-        what = f"the gradients dx {(g.N, g.C, g.H, g.W)}, dw {w_shape}, db {dtype}"
-        check_bytes(results, what, arrays, (f"w of shape {w_shape}", layer.F
-                    * layer.Cg * g.taps / max(1, g.N * g.C * g.H * g.W)))
-    else:
-        results = g.N * layer.F * oh * ow * item
-        what = f"the output {(g.N, layer.F, oh, ow)} {dtype}"
-        check_bytes(results, what, arrays, (padding_repr(g), padding_factor(g)),
-                    (f"w of shape {w_shape}", layer.F / max(1, g.C)))
-    smallest = min(
-        extra_bytes(layer, Plan(name, 1, 1), item, backward=backward,
-                    dout_contiguous=dout_contiguous)
-        for name in ("shift", "im2col"))
-    check_bytes(results + smallest,
-                f"{what} and one output row's work buffers ({smallest} bytes)",
-                arrays, (padding_repr(g), g.padded[1] / g.W))
-    room = _checks.memory_limit() - results
-    if max_memory is None:
-        return room
-    return min(as_int(max_memory, "max_memory", minimum=0), room)
 
 
 def empty_forward(layer: Layer, b: np.ndarray | None,

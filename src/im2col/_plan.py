@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_int
+from . import _checks
+from ._checks import as_int, check_bytes
 from ._layer import Layer, Plan
+from ._limits import padding_factor, padding_repr
 from ._strategies import STRATEGIES
 
 #: Bytes set aside from ``max_memory``, per worker, for what a call
@@ -185,3 +187,42 @@ def _largest(fits: Callable[[int], bool], top: int) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def budget(layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
+           dout_contiguous: bool = True, workers: Any = None) -> int:
+    """Check the results' bytes and return the work buffers' budget.
+
+    The results and the smallest plan (one output row of one image) must
+    fit :func:`memory_limit` together; the work buffers are then planned
+    within ``max_memory`` and what the results leave of the limit.
+    ``workers`` is checked here too, so that an empty call checks it.
+    """
+    if workers is not None:
+        as_int(workers, "workers", minimum=1)
+    g, item, dtype = layer.g, x.itemsize, x.dtype
+    oh, ow = g.out
+    w_shape = (layer.F, layer.Cg, *g.kernel)
+    arrays = f"x of shape {(g.N, g.C, g.H, g.W)}"
+    if backward:
+        results = (g.N * g.C * g.H * g.W + layer.F * layer.Cg * g.taps
+                   + layer.F) * item
+        what = f"the gradients dx {(g.N, g.C, g.H, g.W)}, dw {w_shape}, db {dtype}"
+        check_bytes(results, what, arrays, (f"w of shape {w_shape}", layer.F
+                    * layer.Cg * g.taps / max(1, g.N * g.C * g.H * g.W)))
+    else:
+        results = g.N * layer.F * oh * ow * item
+        what = f"the output {(g.N, layer.F, oh, ow)} {dtype}"
+        check_bytes(results, what, arrays, (padding_repr(g), padding_factor(g)),
+                    (f"w of shape {w_shape}", layer.F / max(1, g.C)))
+    smallest = min(
+        extra_bytes(layer, Plan(name, 1, 1), item, backward=backward,
+                    dout_contiguous=dout_contiguous)
+        for name in ("shift", "im2col"))
+    check_bytes(results + smallest,
+                f"{what} and one output row's work buffers ({smallest} bytes)",
+                arrays, (padding_repr(g), g.padded[1] / g.W))
+    room = _checks.memory_limit() - results
+    if max_memory is None:
+        return room
+    return min(as_int(max_memory, "max_memory", minimum=0), room)
