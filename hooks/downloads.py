@@ -234,6 +234,6 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     )
     # A <section>, not a <div>: Material's search index compares elements by
     # tag, so the first inner </div> would end the exclusion.
-    block = f'<section class="run-note" data-search-exclude>\n{rendered}\n</section>\n'
+    block = f'<section class="run-note" id="run-this-page" data-search-exclude>\n{rendered}\n</section>\n'
     match = H2.search(html)
     return html[:match.start()] + block + html[match.start():] if match else html + block

@@ -103,6 +103,10 @@ def notebook(cells: list[nbformat.NotebookNode], intro: str) -> nbformat.Noteboo
 
 def _code_cells(block: FencedBlock) -> list[nbformat.NotebookNode]:
     source = block.source
+    if len(block.includes) == 1 and "__file__" in source:
+        # an included file that finds its folder: say where it lives, as
+        # Sybil does while it runs the file (the page needs the checkout)
+        source = f"__file__ = {block.includes[0]!r}\n" + source
     if not block.is_doctest:
         return [new_code_cell(source.strip("\n"))]
     cells = []

@@ -13,18 +13,29 @@
 # %% [markdown]
 # # How fast is it?
 #
-# **Short answer.** It depends on the layer, the dtype and the machine, so
-# this page shows measurements, each labelled with the machine it ran on.
-# `im2col.conv2d` never builds cs231n's full column matrix: it unfolds a few
-# images (or a band of output rows) at a time into reused buffers and
-# multiplies each unit straight into its slice of the NCHW output, on as
-# many worker threads as BLAS may use. Two things limit it: the matrix
+# **Short answer.** Its speed against PyTorch's CPU convolution and
+# against cs231n's strided layer depends on the layer, the dtype and the
+# machine, so this page shows measurements, each labelled with the machine
+# it ran on. `im2col.conv2d` never builds cs231n's full column matrix: it
+# unfolds a few images (or a band of output rows) at a time into reused
+# buffers and multiplies each unit straight into its slice of the NCHW
+# output. Two things limit it: the matrix
 # multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
 # shapes with the operands ready; where that alone is slower than PyTorch's
 # whole convolution, no stride trick can close the gap), and the unfolding
 # and copies around it; the table under "What limits it" splits each
 # layer's time into the two. The cell below reads the last full benchmark
 # run, kept in `benchmarks/results/`.
+#
+# **Threads.** By default `conv2d` uses worker threads, with BLAS held to
+# one thread while they run, only when your program has no other Python
+# thread, so no other thread ever sees its BLAS slowed. In a notebook (the
+# kernel runs threads of its own) or a threaded program, the default runs
+# on the calling thread with BLAS's own threads; pass `workers=2` (or more)
+# to ask for the workers and the temporary BLAS limit anyway. The saved
+# figures come from `make bench`, a plain script, where the default uses
+# the workers; the small run on this page runs in a notebook kernel, so its
+# default plan says one worker.
 #
 # The code on this page comes from this project's repository: it imports
 # the `benchmarks` package that sits next to `src/`, and needs `matplotlib`;

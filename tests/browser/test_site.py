@@ -166,7 +166,9 @@ def test_copy_button_click_on_the_explorer_page(open_page: Any) -> None:
     one after the other into a fresh interpreter, they run.
     """
     page, log = open_page("explorer/", clipboard=True)
-    blocks = page.locator("article div.highlight:has(button[data-md-type=copy])")
+    # the page's own blocks, not the install note's bash line
+    blocks = page.locator(
+        "article div.highlight:not(.run-note div.highlight):has(button[data-md-type=copy])")
     copied = []
     for k in range(blocks.count()):
         block = blocks.nth(k)
