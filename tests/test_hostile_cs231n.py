@@ -4,8 +4,7 @@ The drop-ins must behave as :func:`im2col.conv2d` does on the same input
 (tests/test_hostile.py): an empty batch or channel set gives the shapes of
 the definition, no filter is refused naming ``w``, every buffer's size is
 checked before it is allocated, array_like input is taken and a masked
-array refused. Cases the drop-ins do not meet yet are marked ``xfail``
-(strict, so that meeting them fails until the mark is removed).
+array refused.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ def test_empty_batch_or_channels(x_shape: tuple[int, ...], pad: int) -> None:
         np.testing.assert_allclose(got, want, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="the drop-in reshapes w before checking F >= 1")
 def test_no_filter_is_refused_naming_w() -> None:
     x, w, b = np.zeros((2, 3, 5, 5)), np.zeros((0, 3, 3, 3)), np.zeros(0)
     with pytest.raises(ValueError, match=r"^w must have at least 1 filter"):
@@ -65,8 +63,6 @@ def test_huge_pad_is_refused_naming_pad() -> None:
         conv_forward_strides(one, one, np.zeros(1), {"stride": 1, "pad": 200000})
 
 
-@pytest.mark.xfail(strict=True, reason="the drop-in checks its columns (im2col) but "
-                   "not the product w @ x_cols nor the output")
 def test_product_and_output_sizes_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small columns, a product of 10**12 filters: refused naming w, as conv2d does."""
     monkeypatch.setattr(_checks, "memory_limit", lambda: 2**30)

@@ -135,7 +135,8 @@ def test_max_pool2d_nan_propagates_and_takes_the_gradient() -> None:
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
-    (lambda: max_pool2d([[1.0]], 2), TypeError, "x must be a numpy.ndarray"),
+    (lambda: max_pool2d([[1.0]], 2), ValueError, "x must have 4 dimensions, got 2"),
+    (lambda: max_pool2d(None, 2), TypeError, "x must be array_like"),
     (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 0), ValueError, "kernel_size must be >= 1"),
     (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 5), ValueError, "larger than the padded"),
     (lambda: max_pool2d(np.ones((1, 1, 4, 4)), 3, padding=2), ValueError, "at most half"),

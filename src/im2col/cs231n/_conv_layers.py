@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_array
+from .._checks import as_array, check_bytes
 from .._columns import add_taps, im2col
 from .._geometry import Geometry, geometry, pad_input
 from .._view import window_view
@@ -46,8 +46,25 @@ def _layer(x: Any, w: Any, b: Any, param: Any) -> tuple[np.ndarray, ...]:
 
 def _geometry(x_shape: tuple[int, ...], w: np.ndarray, param: Any) -> Geometry:
     stride, pad = _params.conv_param(param)
+    if w.shape[0] < 1:
+        raise ValueError(
+            "w must have at least 1 filter and a kernel of at least 1x1 (as "
+            f"in PyTorch), got w.shape={w.shape}"
+        )
     return geometry(x_shape, w.shape[2:], stride=stride, padding=pad,
                     dilation=1, kernel_name="w.shape[2:]")
+
+
+def _check_product(g: Geometry, F: int, dtype: np.dtype[Any], pad: int) -> None:
+    """Check the sizes of the product ``w @ x_cols`` and the output (``F*N*oh*ow`` each)."""
+    oh, ow = g.out
+    bare = max(1, (g.H - g.kernel[0]) // g.stride[0] + 1) * max(
+        1, (g.W - g.kernel[1]) // g.stride[1] + 1)
+    check_bytes(2 * F * g.N * oh * ow * dtype.itemsize,
+                f"the product w @ x_cols and the output {(g.N, F, oh, ow)} {dtype}",
+                f"x of shape {(g.N, g.C, g.H, g.W)}",
+                (f"w of shape {(F, g.C, *g.kernel)}", F / max(1, g.C)),
+                (f"pad={pad}", oh * ow / bare))
 
 
 def _forward(x: Any, w: Any, b: Any, param: Any, order: str) -> tuple[np.ndarray, Cache]:
@@ -58,13 +75,15 @@ def _forward(x: Any, w: Any, b: Any, param: Any, order: str) -> tuple[np.ndarray
     w_rows = w.reshape(F, -1).astype(dtype, copy=False)
     if order == "strides":
         x_cols = im2col(x, g.kernel, stride=g.stride, padding=g.padding[0][0])
+        _check_product(g, F, dtype, g.padding[0][0])
         res = w_rows @ x_cols
         res += b.reshape(F, 1)
         result = np.ascontiguousarray(res.reshape(F, g.N, oh, ow).transpose(1, 0, 2, 3))
     else:
         xp = pad_input(x, g) if g.has_padding else x
         view = window_view(xp, g.kernel, stride=g.stride).transpose(0, 1, 2, 4, 5, 3)
-        x_cols = view.copy(order="C").reshape(-1, P * g.N)
+        x_cols = view.copy(order="C").reshape(g.C * g.taps, P * g.N)
+        _check_product(g, F, dtype, g.padding[0][0])
         res = w_rows @ x_cols
         res += b.reshape(F, 1)
         result = np.ascontiguousarray(res.reshape(F, oh, ow, g.N).transpose(3, 0, 1, 2))
@@ -130,7 +149,7 @@ def _backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
     if order == "strides":
         d3 = dout.reshape(g.N, F, P)
         # (N, F, P) @ (N, P, R), summed over N: no transposed copy of dout.
-        dw = np.matmul(d3, x_cols.reshape(-1, g.N, P).transpose(1, 2, 0))
+        dw = np.matmul(d3, x_cols.reshape(x_cols.shape[0], g.N, P).transpose(1, 2, 0))
         dw = dw.sum(axis=0, dtype=dw_dtype)
         # Rows ordered (i, j, c): one (N, C, out_h, out_w) block per tap.
         w_taps = w.transpose(2, 3, 1, 0).reshape(-1, F).astype(dx_dtype, copy=False)
