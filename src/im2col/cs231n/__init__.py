@@ -37,14 +37,9 @@ from ._conv_layers import (
     conv_forward_im2col,
     conv_forward_strides,
 )
-from ._pool_layers import (
-    max_pool_backward_fast,
-    max_pool_backward_im2col,
-    max_pool_backward_reshape,
-    max_pool_forward_fast,
-    max_pool_forward_im2col,
-    max_pool_forward_reshape,
-)
+from ._pool_im2col import max_pool_backward_im2col, max_pool_forward_im2col
+from ._pool_layers import max_pool_backward_fast, max_pool_forward_fast
+from ._pool_reshape import max_pool_backward_reshape, max_pool_forward_reshape
 
 conv_forward_fast = conv_forward_strides
 """The assignment's name for :func:`conv_forward_strides` (the same function).

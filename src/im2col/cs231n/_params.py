@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_array, as_int
+from .._geometry import Geometry, geometry
 
 
 def _keys(param: Any, name: str, keys: tuple[str, ...]) -> None:
@@ -66,3 +67,19 @@ def gradient_dtype(*arrays: np.ndarray) -> np.dtype:
     """
     dtype = np.result_type(*arrays)
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def pool_geometry(x_shape: tuple[int, ...], param: Any) -> Geometry:
+    """Return the geometry of the pooling windows of ``pool_param``."""
+    ph, pw, stride = pool_param(param)
+    return geometry(x_shape, (ph, pw), stride=stride, padding=0, dilation=1,
+                    kernel_name="(pool_height, pool_width)")
+
+
+def pool_dout(dout: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Return ``dout`` checked against the pooled output's ``shape``."""
+    checked = data(dout, "dout")
+    if checked.shape != shape:
+        raise ValueError(f"dout must have shape {shape} = (N, C, out_h, out_w), "
+                         f"got {checked.shape}")
+    return checked
