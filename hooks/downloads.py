@@ -216,7 +216,14 @@ def run_page(markdown_text: str, config: MkDocsConfig) -> str:
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Put the note on the page, at the end of its opening section."""
+    """Put the note on the page, at the end of its opening section.
+
+    A notebook page has no front matter: its search ``boost`` (Material's
+    ``search: boost:``) comes from ``extra.search_boost`` in mkdocs.yml.
+    """
+    boost = (config.extra.get("search_boost") or {}).get(page.file.src_uri)
+    if boost is not None:
+        page.meta["search"] = {**(page.meta.get("search") or {}), "boost": boost}
     nb = files.get_file_from_path(notebook_uri(page.file.src_uri))
     run = files.get_file_from_path(RUN_PAGE)
     text = note(

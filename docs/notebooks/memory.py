@@ -208,7 +208,7 @@ show(fig, "Two line plots of forward peak memory. Top, 3x3 kernel, stride 1, "
 #
 # These are measurements of this build only. Which option is faster, and by
 # how much, depends on the CPU, the BLAS library, the thread count and the
-# shape; [How fast is it?](../speed/) compares strategies over many shapes.
+# shape; [How fast is it against PyTorch?](../speed/) compares strategies over many shapes.
 
 # %%
 x = rng.standard_normal((8, 3, 32, 32))

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # How fast is it?
+# # How fast is it against PyTorch?
 #
 # **Short answer.** Its speed against PyTorch's CPU convolution and
 # against cs231n's strided layer depends on the layer, the dtype and the

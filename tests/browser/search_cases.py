@@ -68,7 +68,7 @@ _CASES: list[tuple[str, tuple[str, str]] | tuple[str, tuple[str, str], str]] = [
     ("transpose at the end", SIX),
     ("shape order C HH WW N out_h out_w", SIX),
     ("fortran order", SAFETY),
-    ("negative stride", SAFETY, "ranked below the first three by Material's search in the last checked run"),
+    ("negative stride", SAFETY),
     ("segfault", SAFETY),
     ("as_strided out of bounds", SAFETY, STOPWORDS),
     ("foreign memory", SAFETY),
@@ -109,8 +109,7 @@ _CASES: list[tuple[str, tuple[str, str]] | tuple[str, tuple[str, str], str]] = [
     # Using it
     ("assignment 2", CS231N),
     ("conv_forward_fast", CS231N),
-    ("float32 weights float64 data", CS231N,
-     "ranked below the first three by Material's search in the last checked run"),
+    ("float32 weights float64 data", CS231N),
     ("test code blocks mkdocs", TESTING),
     ("sybil", TESTING),
     ("exercises", EXERCISES),
