@@ -143,7 +143,10 @@ def mutate(draw: st.DrawFn, args: dict[str, Any],
 
 def _snapshot(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return (value.dtype, value.shape, value.flags.writeable, value.tobytes(),
+        # the raw buffer: a MaskedArray's own tobytes() writes its fill value
+        # into a new buffer, whose padding bytes (long double) are arbitrary
+        raw = np.ma.getdata(value).tobytes()
+        return (value.dtype, value.shape, value.flags.writeable, raw,
                 None if not isinstance(value, np.ma.MaskedArray)
                 else np.ma.getmaskarray(value).tobytes())
     if isinstance(value, Wrapped):
