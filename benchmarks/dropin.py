@@ -15,7 +15,10 @@ reported as ratios of medians (the machine may be shared):
   with stride 2, against a loop over output pixels.
 
 Each case is timed with the BLAS's default threads and with one thread
-(``threadpoolctl``). Results go to ``benchmarks/results/dropin.json``.
+(``threadpoolctl``); ``chunk_bytes`` times the conv backward, one thread,
+with each size of chunk its column gradient may take
+(``im2col.cs231n._conv_core.CHUNK_BYTES``), the whole batch last. Results
+go to ``benchmarks/results/dropin.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from im2col import col2im, im2col, max_pool2d, max_pool2d_backward
 from im2col.cs231n import (
+    _conv_core,
     conv_backward_strides,
     conv_forward_strides,
     max_pool_backward_fast,
@@ -123,6 +127,27 @@ def cases() -> dict[str, dict[str, Callable[[], Any]]]:
     }
 
 
+def chunk_sizes() -> dict[str, float]:
+    """Median seconds of the conv backward, one thread, by ``CHUNK_BYTES``."""
+    calls = cases()["conv_backward"]["ours"]
+    sizes = [2**k for k in range(17, 24)]
+
+    def with_chunk(size: int) -> Callable[[], Any]:
+        def call() -> Any:
+            saved, _conv_core.CHUNK_BYTES = _conv_core.CHUNK_BYTES, size
+            try:
+                return calls()
+            finally:
+                _conv_core.CHUNK_BYTES = saved
+        return call
+
+    with threadpool_limits(1, user_api="blas"):
+        med = interleave({str(size): with_chunk(size) for size in sizes}, ROUNDS)
+    for size, t in med.items():
+        print(f"conv backward, 1 thread, CHUNK_BYTES {int(size):>8}: {t * 1e3:.2f} ms")
+    return med
+
+
 def main() -> None:
     result: dict[str, Any] = {"machine": f"{platform.machine()}, {platform.processor()}",
                               "numpy": np.__version__, "rounds": ROUNDS, "cases": {}}
@@ -139,6 +164,8 @@ def main() -> None:
             print(f"{name:14s} BLAS threads {threads:8s} ours / baseline = "
                   f"{entry['ratio']:.2f} ({med['ours'] * 1e3:.1f} / "
                   f"{med['baseline'] * 1e3:.1f} ms)")
+    result["chunk_bytes"] = {"seconds": chunk_sizes(),
+                             "shipped": _conv_core.CHUNK_BYTES}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 

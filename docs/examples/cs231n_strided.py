@@ -56,5 +56,5 @@ def strided_backward(dout, x, w, columns, stride, pad):
             rows = slice(i, i + stride * (out_h - 1) + 1, stride)
             cols = slice(j, j + stride * (out_w - 1) + 1, stride)
             dxp[:, :, rows, cols] += dcolumns[:, i, j].transpose(1, 0, 2, 3)
-    dx = dxp[:, :, pad:pad + H, pad:pad + W].copy()
+    dx = dxp[:, :, pad:pad + H, pad:pad + W]         # a view, as cs231n's col2im returns
     return dx, dw, db

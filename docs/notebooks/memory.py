@@ -88,9 +88,13 @@ def show(fig, alt):
 #
 # For each shape: a batch of `N` images of 3 channels, 32x32, 16 filters of
 # size `k`x`k`, padding `k // 2`, float64. The forward peak is measured
-# around `conv_forward_strides`, the backward peak around
-# `conv_backward_strides` (with the cache, and its columns, already
-# allocated, as in training).
+# around `conv_forward_strides`, which makes cs231n's buffers. The
+# backward peak is measured around the drop-in's `conv_backward_strides`
+# (with the cache, and its columns, already allocated, as in training),
+# which works a few images at a time, against the prediction for cs231n's
+# backward pass, which holds the whole column gradient and a copy of
+# `dout` ([the memory page](../../memory/) measures that one). The cell
+# prints their ratio by batch size.
 
 # %%
 rows = []
@@ -122,11 +126,13 @@ for r in rows:
           f" {r['fwd_pred'] / MiB:9.2f} {r['fwd_meas'] / MiB:9.2f}"
           f" {r['bwd_pred'] / MiB:9.2f} {r['bwd_meas'] / MiB:9.2f}"
           f" {r['conv2d'] / MiB:8.2f}")
-worst = max(
-    max(abs(r["fwd_meas"] - r["fwd_pred"]), abs(r["bwd_meas"] - r["bwd_pred"]))
-    for r in rows
-)
-print(f"largest gap between prediction and measurement: {worst} bytes")
+worst = max(abs(r["fwd_meas"] - r["fwd_pred"]) for r in rows)
+print(f"forward: largest gap between prediction and measurement: {worst} bytes")
+below = [r["bwd_meas"] / r["bwd_pred"] for r in rows]
+for n in sorted({r["N"] for r in rows}):
+    ratios = [r["bwd_meas"] / r["bwd_pred"] for r in rows if r["N"] == n]
+    print(f"backward, N = {n:2d}: the drop-in's peak is {min(ratios):.2f} to "
+          f"{max(ratios):.2f} times cs231n's predicted peak")
 
 # %% tags=["hide-input"]
 # Drawing code of the figure above
@@ -135,7 +141,7 @@ pred = np.array([[r["fwd_pred"], r["bwd_pred"]] for r in rows]) / MiB
 meas = np.array([[r["fwd_meas"], r["bwd_meas"]] for r in rows]) / MiB
 ax.loglog(pred[:, 0], meas[:, 0], "o", color="tab:blue", label="forward (conv_forward_strides)")
 ax.loglog(pred[:, 1], meas[:, 1], "s", color="tab:blue", mfc="none",
-          label="backward (conv_backward_strides)")
+          label="backward (the drop-in's conv_backward_strides)")
 lims = [pred.min() / 1.5, pred.max() * 1.5]
 ax.plot(lims, lims, "k-", lw=0.8, label="measured = predicted")
 ax.set_xlabel("predicted by memory_bill (MiB)")
@@ -145,8 +151,10 @@ ax.legend()
 fig.tight_layout()
 show(fig, f"Log-log scatter plot of measured against predicted peak memory for "
      f"the forward and the backward pass of {len(rows)} shapes, from "
-     f"{pred.min():.2f} to {pred.max():.0f} MiB: every point lies on the line "
-     f"measured = predicted; the largest gap is {worst} bytes. Measured on {MACHINE}.")
+     f"{pred.min():.2f} to {pred.max():.0f} MiB: every forward point lies on the "
+     f"line measured = predicted (largest gap {worst} bytes); the drop-in's "
+     f"backward points lie at {min(below):.2f} to {max(below):.2f} times cs231n's "
+     f"predicted backward peak. Measured on {MACHINE}.")
 
 # %% [markdown]
 # ## Full im2col against the chunked `conv2d`

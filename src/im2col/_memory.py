@@ -25,10 +25,12 @@ class MemoryBill:
     and copies the transposed product into the NCHW ``output``. Its backward
     pass reshapes ``dout`` (``dout_rows``, one copy), computes ``dw``, the
     column gradient (``dcolumns``, as large as ``columns``) and sums it into
-    a zeroed padded gradient (``padded``) cropped to ``dx`` (``input``).
-    The figures are exact for :mod:`im2col.cs231n`; ``padded`` is 0 when
-    ``pad == 0`` because no padded copy is made then (NumPy's ``np.pad``
-    copies even then).
+    a zeroed padded gradient whose interior is ``dx``. The forward figures
+    are exact for :mod:`im2col.cs231n`'s forward functions; ``padded`` is 0
+    when ``pad == 0`` because they make no padded copy then (NumPy's
+    ``np.pad`` copies even then). The backward figure is that of cs231n's
+    algorithm; :mod:`im2col.cs231n`'s backward stays below it, working a
+    few images at a time.
 
     Attributes
     ----------
@@ -85,13 +87,13 @@ class MemoryBill:
 
     @property
     def backward_peak(self) -> int:
-        """Peak bytes allocated by the backward call, its results included.
+        """Peak bytes allocated by the backward pass, its results included.
 
-        ``dw`` and ``dcolumns`` (computed from ``dout`` in place, no copy
-        of it), then col2im adds the zeroed padded gradient and ``dx``
-        (only one of the two when there is no padding).
+        ``dout_rows``, ``dw`` and ``dcolumns``, then the zeroed padded
+        gradient, whose interior ``dx`` is (a view, as in cs231n's col2im;
+        at ``pad == 0`` the gradient is ``x``'s size).
         """
-        return self.weights + self.columns + self.input + self.padded
+        return self.output + self.weights + self.columns + (self.padded or self.input)
 
 
 def memory_bill(
@@ -116,9 +118,10 @@ def memory_bill(
     Returns
     -------
     MemoryBill
-        Byte counts; ``forward_peak`` and ``backward_peak`` compare with
-        :func:`peak_memory` of :func:`im2col.cs231n.conv_forward_strides`
-        and :func:`im2col.cs231n.conv_backward_strides`.
+        Byte counts; ``forward_peak`` compares with :func:`peak_memory` of
+        :func:`im2col.cs231n.conv_forward_strides`, ``backward_peak`` with
+        that of cs231n's ``conv_backward_strides`` algorithm (an upper bound
+        for :func:`im2col.cs231n.conv_backward_strides`).
 
     Raises
     ------

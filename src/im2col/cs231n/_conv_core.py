@@ -11,6 +11,7 @@ shapes.
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from .._checks import as_array, check_bytes
 from .._columns import add_taps, im2col
 from .._geometry import Geometry, geometry, pad_input
+from .._threads import default_workers, run
 from .._view import window_view
 from . import _params
 
@@ -30,6 +32,11 @@ _MADE: dict[str, weakref.WeakValueDictionary[int, np.ndarray]] = {
 }
 _FORWARD = {"strides": "conv_forward_strides", "im2col": "conv_forward_im2col"}
 _ORDER = {"strides": "N*out_h*out_w", "im2col": "out_h*out_w*N"}
+#: Bytes of column gradient per chunk of images in the backward pass, which
+#: bound its memory: on cs231n's test layer, one thread, every size from
+#: 0.5 MiB to the whole batch took the same time, smaller ones longer
+#: (``python -m benchmarks.dropin``, ``chunk_bytes``).
+CHUNK_BYTES = 2**20
 
 
 def _layer(x: Any, w: Any, b: Any, param: Any) -> tuple[np.ndarray, ...]:
@@ -143,26 +150,55 @@ def _unpack(dout: Any, cache: Any, order: str) -> tuple[Any, ...]:
 
 def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
     dout, w, x_cols, g = _unpack(dout, cache, order)
-    F, P, (kh, kw) = w.shape[0], g.out[0] * g.out[1], g.kernel
+    F, (kh, kw) = w.shape[0], g.kernel
     db = dout.sum(axis=(0, 2, 3))
     dw_dtype, dx_dtype = np.result_type(dout, x_cols), np.result_type(w, dout)
-    dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
     if order == "strides":
-        d3 = dout.reshape(g.N, F, P)
-        # (N, F, P) @ (N, P, R), summed over N: no transposed copy of dout.
-        dw = np.matmul(d3, x_cols.reshape(x_cols.shape[0], g.N, P).transpose(1, 2, 0))
-        dw = dw.sum(axis=0, dtype=dw_dtype)
-        # Rows ordered (i, j, c): one (N, C, out_h, out_w) block per tap.
-        w_taps = w.transpose(2, 3, 1, 0).reshape(-1, F).astype(dx_dtype, copy=False)
-        dx_taps = np.matmul(w_taps, d3).reshape(g.N, kh, kw, g.C, *g.out)
-        add_taps(dxp, dx_taps.transpose(1, 2, 0, 3, 4, 5), g)
-    else:
-        d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
-        dw = d_rows @ x_cols.T
-        dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
-        dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
-        add_taps(dxp, dx_taps.transpose(1, 2, 5, 0, 3, 4), g)
+        dx = np.empty((g.N, g.C, g.H, g.W), dtype=dx_dtype)
+        bounds = np.linspace(0, g.N, max(1, min(default_workers(), g.N)) + 1).astype(int)
+        parts = run([partial(_strides_share, dout, w, x_cols, g, dx, lo, hi)
+                     for lo, hi in zip(bounds[:-1], bounds[1:])])
+        dw = np.sum(parts, axis=0, dtype=dw_dtype)
+        return dx, dw.reshape(w.shape), db
+    dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
+    d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
+    dw = d_rows @ x_cols.T
+    dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
+    dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
+    add_taps(dxp, dx_taps.transpose(1, 2, 5, 0, 3, 4), g)
     if g.has_padding:
         rows, cols = g.interior()
         dxp = np.ascontiguousarray(dxp[:, :, rows, cols])
     return dxp, dw.reshape(w.shape), db
+
+
+def _strides_share(dout: np.ndarray, w: np.ndarray, x_cols: np.ndarray,
+                   g: Geometry, dx: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Write images ``[lo, hi)`` of ``dx`` and return their part of ``dw``.
+
+    Images go in chunks of at most ``CHUNK_BYTES`` of column gradient,
+    into buffers reused by every chunk. Each chunk: ``dw += dout @
+    x_cols.T`` image by image (no
+    transposed copy of ``dout``), the column gradient ``w.T @ dout`` with
+    rows in ``(i, j, c)`` order (one ``(n, C, out_h, out_w)`` block per
+    tap), summed into the chunk's zeroed padded gradient, cropped into ``dx``.
+    """
+    F, R, P = w.shape[0], x_cols.shape[0], g.out[0] * g.out[1]
+    d3 = dout.reshape(g.N, F, P)
+    cols = x_cols.reshape(R, g.N, P)
+    w_taps = w.transpose(2, 3, 1, 0).reshape(R, F).astype(dx.dtype, copy=False)
+    dw = np.zeros((F, R), dtype=np.result_type(dout, x_cols))
+    step = max(1, min(CHUNK_BYTES // max(1, R * P * dx.dtype.itemsize), hi - lo))
+    taps = np.empty((step, R, P), dtype=dx.dtype)  # reused by every chunk
+    dxp = np.empty((step, g.C, *g.padded), dtype=dx.dtype)
+    ys, xs = g.interior()
+    for a in range(lo, hi, step):
+        n = min(hi, a + step) - a
+        dw += np.matmul(d3[a : a + n], cols[:, a : a + n].transpose(1, 2, 0)).sum(
+            axis=0, dtype=dw.dtype)
+        np.matmul(w_taps, d3[a : a + n], out=taps[:n])
+        dxp[:n] = 0
+        add_taps(dxp[:n], taps[:n].reshape(n, *g.kernel, g.C, *g.out)
+                 .transpose(1, 2, 0, 3, 4, 5), g)
+        dx[a : a + n] = dxp[:n, :, ys, xs]
+    return dw

@@ -82,6 +82,14 @@ def conv_backward_strides(
     is refused when that is certain (made by that function, or matching
     ``x`` in that order only); such columns would give a wrong ``dw``.
 
+    It works a few images at a time (up to a MiB of column gradient each),
+    so its peak memory is ``dx`` plus those buffers, where cs231n's makes
+    the whole column gradient and a copy of ``dout``
+    (:func:`im2col.memory_bill`'s ``backward_peak``).
+    The images are shared among worker threads as :func:`im2col.conv2d`'s
+    default ``workers`` would be (several only when the program runs no
+    other Python thread).
+
     Parameters
     ----------
     dout : numpy.ndarray
