@@ -11,7 +11,7 @@ import pytest
 from im2col import _conv, _run, conv2d, conv2d_backward, peak_memory
 from im2col._layer import Plan
 from im2col._plan import OVERHEAD, extra_bytes, plan
-from im2col._strategies import STRATEGIES
+from im2col._strategies import STRATEGIES, _base
 from tests import reference as ref
 from tests.strategies import assert_each_close, conv_arrays
 from tests.test_plan import CASES
@@ -97,3 +97,19 @@ def test_wide_matches_loops(xs: Any, ws: Any, opts: Any, images: Any) -> None:
                                 max_memory=budget, **opts)
         assert_each_close(grads, want_grads, rtol=1e-10, atol=1e-10)
     assert plan(layer, x, band, backward=True, strategy="wide").rows == rows
+
+
+@pytest.mark.parametrize(("xs", "ws", "opts"), CASES)
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_gemms_cut_into_pixel_blocks_agree_with_loops(
+    xs: Any, ws: Any, opts: Any, strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every GEMM cut into blocks of 3 pixels (the last one shorter)."""
+    monkeypatch.setattr(_base, "PIXEL_BLOCK", 3)
+    monkeypatch.setattr(_base, "BLOCKED_DEPTH", 1)
+    x, w, b, _ = conv_arrays(xs, ws, **opts)
+    if STRATEGIES[strategy].unfit(_layer(x, w, opts), x) is not None:
+        return
+    got = _conv._forward(x, w, b, strategy=strategy, images=2, **opts)
+    want = ref.conv2d(x, w, b, **opts)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -120,6 +120,19 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers
 
 # ----------------------------------------------------------------- helpers
 
+#: Output pixels per GEMM call when :func:`blocked`. OpenBLAS's sgemm on a
+#: deep, wide product (ResNet's 64x576 @ 576x3136) ran at 2/3 the rate of
+#: the same product cut into 256-pixel blocks; shallow or narrow products
+#: gained nothing or lost (``python -m benchmarks.ideas``, ``gemm_blocks``).
+PIXEL_BLOCK = 256
+#: The least depth cut into blocks.
+BLOCKED_DEPTH = 256
+
+
+def blocked(depth: int, pixels: int) -> bool:
+    """Whether a GEMM of ``depth`` (``C*kh*kw`` per group) by ``pixels`` is cut into blocks."""
+    return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= 8 * PIXEL_BLOCK
+
 def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
     """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
     m, F, r, ow = dout.shape
@@ -151,9 +164,14 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
     axis of images is broadcast.
     """
     rg, Fg = layer.Cg * layer.g.taps, layer.Fg
+    pixels = cols.shape[-1]
+    step = PIXEL_BLOCK if blocked(rg, pixels) else pixels
+    # One call per group: one matmul broadcast over the groups took as long
+    # alone and longer in the whole layer (``python -m benchmarks.ideas``).
     for k in range(layer.groups):
-        np.matmul(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
-                  out=out[..., k * Fg : (k + 1) * Fg, :])
+        for p in range(0, pixels, step):
+            np.matmul(layer.w2[k], cols[..., k * rg : (k + 1) * rg, p : p + step],
+                      out=out[..., k * Fg : (k + 1) * Fg, p : p + step])
 
 
 def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,

@@ -1,0 +1,252 @@
+"""Ideas for the forward pass, each measured: ``python -m benchmarks.ideas``.
+
+Every figure is a ratio of medians of calls interleaved in one process
+(the settings of :mod:`benchmarks` keep idle BLAS and OpenMP threads from
+spinning), float32:
+
+- ``gemm_blocks``: one thread, the GEMM ``w2 (F, K) @ cols (K, P)`` cut
+  into blocks of ``PIXEL_BLOCK`` pixels, over the GEMM in one call, on a
+  grid of ``F``, ``K`` (``C*kh*kw``) and ``P`` (output pixels per image);
+- ``conv_blocks``: ``im2col.conv2d`` with and without those blocks, and
+  PyTorch's ``conv2d``, forward, 2 threads, on S1..S5 and five more
+  layers (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer);
+- ``first_layer``: where S1's time goes (C = 3, 7x7), one thread, per
+  unit of images: the copy of the window view into the columns in NCHW
+  order and in channels-last order (runs of ``kw*C`` elements, after a
+  transpose of the padded input), and the GEMM in both orientations
+  (``w2 @ cols`` into NCHW, ``cols.T @ w2.T`` into channels-last);
+- ``groups``: one thread, the 4-group layer's GEMMs for one image, one
+  ``matmul`` per group against one ``matmul`` broadcast over the groups;
+- ``backward``: ``im2col.conv2d_backward`` against PyTorch's
+  ``convolution_backward`` (both gradients, no bias), 2 threads, on the
+  same layers.
+
+Results go to ``benchmarks/results/ideas.json``; ``--quick`` runs fewer
+rounds and a smaller grid and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from benchmarks import harness as hs
+from im2col import conv2d, conv2d_backward
+from im2col._strategies import _base
+
+RESULTS = Path(__file__).parent / "results" / "ideas.json"
+F32 = np.float32
+
+#: name: (x shape, w shape, stride, padding, groups, dilation)
+LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] = {
+    "S1": ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3, 1, 1),
+    "S2": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1, 1, 1),
+    "S3": ((32, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1),
+    "S4": ((32, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1),
+    "S5": ((16, 64, 112, 112), (128, 64, 3, 3), 2, 1, 1, 1),
+    "stem 7x7/2": ((16, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1),
+    "5x5": ((32, 32, 28, 28), (64, 32, 5, 5), 1, 2, 1, 1),
+    "1x1": ((32, 256, 28, 28), (128, 256, 1, 1), 1, 0, 1, 1),
+    "4 groups": ((32, 128, 28, 28), (128, 32, 3, 3), 1, 1, 4, 1),
+    "dilation 2": ((32, 64, 28, 28), (64, 64, 3, 3), 1, 2, 1, 2),
+}
+
+
+@contextmanager
+def pixel_block(size: int) -> Iterator[None]:
+    """Run with ``PIXEL_BLOCK = size`` (0: no blocks)."""
+    saved, _base.PIXEL_BLOCK = _base.PIXEL_BLOCK, size
+    try:
+        yield
+    finally:
+        _base.PIXEL_BLOCK = saved
+
+
+def with_block(size: int, f: Callable[[], Any]) -> Callable[[], Any]:
+    def call() -> Any:
+        with pixel_block(size):
+            return f()
+    return call
+
+
+def ratios(stats: dict[str, dict[str, float]], ref: str) -> dict[str, float]:
+    return {k: v["median"] / stats[ref]["median"] for k, v in stats.items()}
+
+
+def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(0)
+    rows = []
+    fs, ks, ps = ((32, 64), (147, 576), (784, 3136)) if quick else (
+        (16, 32, 64, 128, 256), (27, 147, 288, 576, 1152, 2304), (784, 3136, 12544))
+    with hs.threads(1, None):
+        for F in fs:
+            for K in ks:
+                for P in ps:
+                    w2 = rng.standard_normal((F, K), dtype=F32)
+                    cols = rng.standard_normal((K, P), dtype=F32)
+                    out = np.empty((F, P), F32)
+                    B = _base.PIXEL_BLOCK
+
+                    def blocks(w2: Any = w2, cols: Any = cols, out: Any = out,
+                               P: int = P, B: int = B) -> None:
+                        for p in range(0, P, B):
+                            np.matmul(w2, cols[:, p:p + B], out=out[:, p:p + B])
+
+                    stats = hs.time_interleaved(
+                        {"one call": lambda w2=w2, cols=cols, out=out:
+                            np.matmul(w2, cols, out=out),
+                         "blocks": blocks}, rounds)
+                    rows.append({"F": F, "K": K, "P": P, "block": B,
+                                 "blocks / one call": ratios(stats, "one call")["blocks"],
+                                 "shipped": _base.blocked(K, P)})
+                    print(f"gemm F{F:4d} K{K:5d} P{P:6d}: blocks / one call "
+                          f"{rows[-1]['blocks / one call']:.2f}")
+    return rows
+
+
+def _arrays(name: str, key: int = 0) -> tuple[np.ndarray, ...]:
+    xs, ws, _, _, _, _ = LAYERS[name]
+    rng = np.random.default_rng(key)
+    return (rng.standard_normal(xs, dtype=F32), rng.standard_normal(ws, dtype=F32),
+            rng.standard_normal(ws[0], dtype=F32))
+
+
+def conv_blocks(torch: Any, rounds: int) -> list[dict[str, Any]]:
+    rows = [_forward_case(name, torch, rounds) for name in LAYERS]
+    return rows
+
+
+def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
+    _, _, s, p, g, d = LAYERS[name]
+    x, w, b = _arrays(name)
+    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    fns: dict[str, Callable[[], Any]] = {
+        "blocks": with_block(_base.PIXEL_BLOCK, lambda: conv2d(x, w, b, **opts)),
+        "no blocks": with_block(0, lambda: conv2d(x, w, b, **opts)),
+    }
+    if torch is not None:
+        xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
+        fns["torch"] = lambda: torch.nn.functional.conv2d(xt, wt, bt, **opts)
+    with hs.threads(2, torch):
+        stats = hs.time_interleaved(fns, rounds)
+    ref = "torch" if torch is not None else "no blocks"
+    row = {"layer": name, "vs": ref, "ratios": ratios(stats, ref),
+           "ms": {k: v["median"] * 1e3 for k, v in stats.items()}}
+    print(f"forward {name:11s} " + ", ".join(
+        f"{k} {v:.2f}" for k, v in row["ratios"].items()) + f" (of {ref})")
+    return row
+
+
+def first_layer(rounds: int) -> dict[str, float]:
+    """S1's stages per unit of 6 images, one thread, in ms."""
+    x, w, _ = _arrays("S1")
+    n, k, pad = 6, 7, 3
+    F, C = w.shape[:2]
+    xp = np.pad(x[:n], ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = xp.shape[2] - k + 1
+    P, K = oh * oh, C * k * k
+    view = sliding_window_view(xp, (k, k), axis=(2, 3))      # (n, C, oh, ow, k, k)
+    cols = np.empty((n, C, k, k, oh, oh), F32)
+    last = np.empty((n, oh, oh, k, k, C), F32)                # channels last
+    xl = np.empty((n, *xp.shape[2:], C), F32)
+    w2, w2t = w.reshape(F, K), np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, F))
+    out, out_t = np.empty((n, F, P), F32), np.empty((n, P, F), F32)
+
+    def copy_last() -> None:
+        np.copyto(xl, xp.transpose(0, 2, 3, 1))
+        v = sliding_window_view(xl, (k, k), axis=(1, 2))     # (n, oh, ow, C, k, k)
+        np.copyto(last, v.transpose(0, 1, 2, 4, 5, 3))
+
+    fns = {
+        "copy, NCHW columns": lambda: np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3)),
+        "copy, channels-last columns": copy_last,
+        "GEMM w2 @ cols": lambda: np.matmul(w2, cols.reshape(n, K, P), out=out),
+        "GEMM cols.T @ w2.T": lambda: np.matmul(last.reshape(n, P, K), w2t, out=out_t),
+    }
+    with hs.threads(1, None):
+        stats = hs.time_interleaved(fns, rounds)
+    res = {k: v["median"] * 1e3 for k, v in stats.items()}
+    for key, v in res.items():
+        print(f"S1, 6 images, 1 thread: {key:28s} {v:.3f} ms")
+    return res
+
+
+def groups(rounds: int) -> dict[str, float]:
+    """The 4-group layer's forward GEMMs of one image, in ms."""
+    x, w, _ = _arrays("4 groups")
+    G, (F, Cg, kh, kw), P = 4, w.shape, x.shape[2] * x.shape[3]
+    w2 = w.reshape(G, F // G, Cg * kh * kw)
+    cols = np.random.default_rng(1).standard_normal((G, Cg * kh * kw, P), dtype=F32)
+    out = np.empty((G, F // G, P), F32)
+
+    def per_group() -> None:
+        for k in range(G):
+            np.matmul(w2[k], cols[k], out=out[k])
+
+    with hs.threads(1, None):
+        stats = hs.time_interleaved(
+            {"one matmul per group": per_group,
+             "one matmul for all groups": lambda: np.matmul(w2, cols, out=out)}, rounds)
+    res = {k: v["median"] * 1e3 for k, v in stats.items()}
+    for key, v in res.items():
+        print(f"4 groups, 1 image, 1 thread: {key:26s} {v:.3f} ms")
+    return res
+
+
+def backward(torch: Any, rounds: int) -> list[dict[str, Any]]:
+    if torch is None:
+        return []
+    return [_backward_case(name, torch, rounds) for name in LAYERS]
+
+
+def _backward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
+    _, _, s, p, g, d = LAYERS[name]
+    x, w, _ = _arrays(name)
+    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    dout = np.ones_like(conv2d(x, w, **opts))
+    xt, wt, dt = (torch.from_numpy(a) for a in (x, w, dout))
+
+    def torch_backward() -> Any:
+        with torch.no_grad():
+            return torch.ops.aten.convolution_backward(
+                dt, xt, wt, [w.shape[0]], [s, s], [p, p], [d, d], False,
+                [0, 0], g, [True, True, True])
+
+    fns = {"default": lambda: conv2d_backward(dout, x, w, **opts),
+           "torch": torch_backward}
+    with hs.threads(2, torch):
+        stats = hs.time_interleaved(fns, rounds)
+    row = {"layer": name,
+           "default / torch": stats["default"]["median"] / stats["torch"]["median"]}
+    print(f"backward {name:11s} default / torch {row['default / torch']:.2f}")
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 9
+    torch = hs.try_torch()
+    result = {
+        "machine": hs.machine_label(hs.machine(), 2),
+        "pixel_block": _base.PIXEL_BLOCK,
+        "gemm_blocks": gemm_blocks(rounds, args.quick),
+        "conv_blocks": conv_blocks(torch, rounds),
+        "first_layer": first_layer(rounds),
+        "groups": groups(rounds),
+        "backward": backward(torch, rounds),
+    }
+    if not args.quick:
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
