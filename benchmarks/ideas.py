@@ -7,7 +7,8 @@ spinning), float32:
 - ``gemm_blocks``: one thread, the GEMM ``w2 (F, K) @ cols (K, P)`` cut
   into blocks of ``PIXEL_BLOCK`` pixels, over the GEMM in one call, on a
   grid of ``F``, ``K`` (``C*kh*kw``) and ``P`` (output pixels per image);
-- ``conv_blocks``: ``im2col.conv2d`` with and without those blocks, and
+- ``conv_blocks``: ``im2col.conv2d`` with and without those blocks (and
+  with every GEMM of depth >= ``BLOCKED_DEPTH`` cut, however few its pixels), and
   PyTorch's ``conv2d``, forward, 2 threads, on S1..S5 and five more
   layers (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer);
 - ``first_layer``: where S1's time goes (C = 3, 7x7), one thread, per
@@ -60,18 +61,19 @@ LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] =
 
 
 @contextmanager
-def pixel_block(size: int) -> Iterator[None]:
-    """Run with ``PIXEL_BLOCK = size`` (0: no blocks)."""
-    saved, _base.PIXEL_BLOCK = _base.PIXEL_BLOCK, size
+def pixel_block(size: int, least_pixels: int) -> Iterator[None]:
+    """Run with ``PIXEL_BLOCK = size`` (0: no blocks) and ``BLOCKED_PIXELS``."""
+    saved = _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS
+    _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS = size, least_pixels
     try:
         yield
     finally:
-        _base.PIXEL_BLOCK = saved
+        _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS = saved
 
 
-def with_block(size: int, f: Callable[[], Any]) -> Callable[[], Any]:
+def with_block(size: int, least_pixels: int, f: Callable[[], Any]) -> Callable[[], Any]:
     def call() -> Any:
-        with pixel_block(size):
+        with pixel_block(size, least_pixels):
             return f()
     return call
 
@@ -104,6 +106,7 @@ def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
                             np.matmul(w2, cols, out=out),
                          "blocks": blocks}, rounds)
                     rows.append({"F": F, "K": K, "P": P, "block": B,
+                                 "deep": K >= _base.BLOCKED_DEPTH,
                                  "blocks / one call": ratios(stats, "one call")["blocks"],
                                  "shipped": _base.blocked(K, P)})
                     print(f"gemm F{F:4d} K{K:5d} P{P:6d}: blocks / one call "
@@ -128,8 +131,11 @@ def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     x, w, b = _arrays(name)
     opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
     fns: dict[str, Callable[[], Any]] = {
-        "blocks": with_block(_base.PIXEL_BLOCK, lambda: conv2d(x, w, b, **opts)),
-        "no blocks": with_block(0, lambda: conv2d(x, w, b, **opts)),
+        "blocks": with_block(_base.PIXEL_BLOCK, _base.BLOCKED_PIXELS,
+                             lambda: conv2d(x, w, b, **opts)),
+        "no blocks": with_block(0, 0, lambda: conv2d(x, w, b, **opts)),
+        "every deep GEMM in blocks": with_block(_base.PIXEL_BLOCK, 0,
+                                                lambda: conv2d(x, w, b, **opts)),
     }
     if torch is not None:
         xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))

@@ -107,6 +107,7 @@ def test_gemms_cut_into_pixel_blocks_agree_with_loops(
     """Every GEMM cut into blocks of 3 pixels (the last one shorter)."""
     monkeypatch.setattr(_base, "PIXEL_BLOCK", 3)
     monkeypatch.setattr(_base, "BLOCKED_DEPTH", 1)
+    monkeypatch.setattr(_base, "BLOCKED_PIXELS", 1)
     x, w, b, _ = conv_arrays(xs, ws, **opts)
     if STRATEGIES[strategy].unfit(_layer(x, w, opts), x) is not None:
         return

@@ -173,6 +173,66 @@ for c in CASES:
 display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 
 # %% [markdown]
+# ## Which layers are furthest behind, and what was tried?
+#
+# `python -m benchmarks.ideas` times ten layers against PyTorch, S1..S5 and
+# five more (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer),
+# and each idea for closing the gap on them, shipped or not. Its last run:
+
+# %%
+ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
+fwd = {r["layer"]: r["ratios"] for r in ideas["conv_blocks"]}
+bwd = {r["layer"]: r["default / torch"] for r in ideas["backward"]}
+rows = ["| layer | forward / PyTorch | without pixel blocks | every deep GEMM in blocks "
+        "| backward / PyTorch |", "| --- | --- | --- | --- | --- |"]
+rows += [f"| {k} | {v['blocks']:.2f} | {v['no blocks']:.2f} "
+         f"| {v['every deep GEMM in blocks']:.2f} | {bwd[k]:.2f} |" for k, v in fwd.items()]
+display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
+
+# %% [markdown]
+# **The GEMM is most of it.** Where a layer is far behind, so are its bare
+# matrix multiplies (the `gemm / PyTorch` column above): NumPy's BLAS
+# multiplies these shapes more slowly than PyTorch's kernels convolve. Three
+# ideas, each measured:
+#
+# - *Cut the GEMM into blocks of output pixels.* Alone, a deep product (a
+#   column matrix of at least 256 rows) runs faster cut into blocks of 256
+#   pixels, a shallow one often slower (the grid below). Inside whole
+#   layers, cutting also the deep products of few pixels (784 per image
+#   here) did not pay (the table's third column), so the package cuts only
+#   products of at least 256 rows and 2048 pixels.
+# - *First layers (C = 3, 7x7).* The copy into the columns is the small
+#   part of S1's time; copying channels-last columns instead (runs of
+#   `kw*C` elements after a transpose) and multiplying in the other
+#   orientation were both measured, and neither is shipped.
+# - *Groups.* One `matmul` broadcast over the groups instead of one call
+#   per group.
+
+# %%
+grid = ideas["gemm_blocks"]
+print(f"GEMM, one thread, {len(grid)} shapes F x K @ K x P, time in blocks of "
+      f"{ideas['pixel_block']} pixels / time in one call:")
+for title, keep in (("cut by the package", lambda r: r["shipped"]),
+                    ("deep, too few pixels", lambda r: r["deep"] and not r["shipped"]),
+                    ("shallow", lambda r: not r["deep"])):
+    part = [r["blocks / one call"] for r in grid if keep(r)]
+    print(f"  {title} ({len(part)} shapes): median {np.median(part):.2f}, "
+          f"from {min(part):.2f} to {max(part):.2f}")
+stages = ideas["first_layer"]
+gemm_ms = stages["GEMM w2 @ cols"]
+copy_ms = stages["copy, NCHW columns"]
+print(f"S1, 6 images, one thread: copy {copy_ms:.2f} ms, GEMM {gemm_ms:.2f} ms "
+      f"(the copy is {copy_ms / (copy_ms + gemm_ms):.0%} of the two); "
+      f"channels-last copy {stages['copy, channels-last columns'] / copy_ms:.2f}x "
+      f"the NCHW copy; GEMM in the other orientation "
+      f"{stages['GEMM cols.T @ w2.T'] / gemm_ms:.2f}x")
+g = ideas["groups"]
+print(f"4 groups, one image, one thread: one matmul for all groups takes "
+      f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
+      "the time of one per group")
+print(f"Measured on {ideas['machine']}.")
+
+# %% [markdown]
 # ## A small run, now
 #
 # The same layers with their batch cut to 4 images, float32, two threads,

@@ -125,13 +125,15 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers
 #: the same product cut into 256-pixel blocks; shallow or narrow products
 #: gained nothing or lost (``python -m benchmarks.ideas``, ``gemm_blocks``).
 PIXEL_BLOCK = 256
-#: The least depth cut into blocks.
+#: The least depth and width cut into blocks: on the benchmark's layers of
+#: 784 pixels per image, cutting them too gained nothing (``conv_blocks``).
 BLOCKED_DEPTH = 256
+BLOCKED_PIXELS = 2048
 
 
 def blocked(depth: int, pixels: int) -> bool:
     """Whether a GEMM of ``depth`` (``C*kh*kw`` per group) by ``pixels`` is cut into blocks."""
-    return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= 8 * PIXEL_BLOCK
+    return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= BLOCKED_PIXELS
 
 def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
     """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
