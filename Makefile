@@ -113,6 +113,8 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --out benchmarks/results
+	$(BIN)/python -m benchmarks.dropin
+	$(BIN)/python -m benchmarks.ideas
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules
