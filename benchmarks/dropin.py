@@ -24,7 +24,6 @@ go to ``benchmarks/results/dropin.json``.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from benchmarks import harness as hs
 from im2col import col2im, im2col, max_pool2d, max_pool2d_backward
 from im2col.cs231n import (
     _conv_core,
@@ -149,7 +149,7 @@ def chunk_sizes() -> dict[str, float]:
 
 
 def main() -> None:
-    result: dict[str, Any] = {"machine": f"{platform.machine()}, {platform.processor()}",
+    result: dict[str, Any] = {"machine": hs.machine_label(hs.machine()),
                               "numpy": np.__version__, "rounds": ROUNDS, "cases": {}}
     for threads in ("default", "1"):
         for name, calls in cases().items():

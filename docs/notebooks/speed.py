@@ -233,6 +233,26 @@ print(f"4 groups, one image, one thread: one matmul for all groups takes "
 print(f"Measured on {ideas['machine']}.")
 
 # %% [markdown]
+# ## How fast is the cs231n drop-in?
+#
+# `python -m benchmarks.dropin` times `im2col.cs231n`'s layers against the
+# algorithms they stand in for, on the assignment's own layers: the conv
+# backward pass against the whole-batch algorithm (one transposed copy of
+# `dout`, two GEMMs, col2im), and max pooling against a plain reshape and
+# against a loop over output pixels. With the BLAS's default threads the
+# drop-in's conv backward shares the images among two workers when the
+# program has no other thread (as in this script); with one thread, as in a
+# notebook, it runs on the caller's thread.
+
+# %%
+dropin = json.loads(Path("benchmarks/results/dropin.json").read_text())
+rows = ["| case | drop-in ms | baseline ms | drop-in / baseline |", "| --- | --- | --- | --- |"]
+rows += [f"| {k} | {v['ours_s'] * 1e3:.1f} | {v['baseline_s'] * 1e3:.1f} | {v['ratio']:.2f} |"
+         for k, v in dropin["cases"].items()]
+display(Markdown(f"{dropin['machine']}, {dropin['rounds']} interleaved rounds, "
+                 "medians:\n\n" + "\n".join(rows)))
+
+# %% [markdown]
 # ## A small run, now
 #
 # The same layers with their batch cut to 4 images, float32, two threads,
