@@ -27,8 +27,8 @@
 #
 # The code on this page comes from this project's repository: it imports the
 # `benchmarks` package that sits next to `src/` (a NumPy prototype,
-# `benchmarks/winograd_conv.py`, not part of the `im2col` package); PyTorch
-# is optional (without it, no PyTorch column).
+# `benchmarks/winograd_conv.py`, not part of the `im2col` package), and needs
+# `matplotlib`; PyTorch is optional (without it, no PyTorch column).
 
 # %%
 import json
@@ -204,7 +204,73 @@ display(Markdown("\n".join(rows)))
 #
 # The last full run (`python -m benchmarks.winograd`), labelled with the
 # machine it ran on; the machine may have been shared, so compare ratios
-# within a table, not times across runs:
+# within a run, not times across runs. The stacked bars add up the stages
+# the whole pass uses; the table lists every stage, both ways of each
+# transform included:
+
+# %% tags=["hide-input"]
+# Drawing code of the figure below
+import base64
+from html import escape
+from io import BytesIO
+
+import matplotlib.pyplot as plt
+from IPython.display import HTML
+
+plt.rcParams["font.size"] = 13
+
+
+def stage_names(m):
+    """The stages the whole pass of F(m x m) runs, in their order."""
+    way_in, way_out = wc.TRANSFORMS[m]
+    return ["filter", "input" + (" gemm" if way_in == "gemm" else ""), "products",
+            "output" + (" gemm" if way_out == "gemm" else "")]
+
+
+def show_figure(fig, alt):
+    """Show a figure as an SVG image, with alt text for screen readers."""
+    buf = BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    display(HTML(f'<div class="figure-scroll"><img class="figure" alt="{escape(alt)}" '
+                 f'src="data:image/svg+xml;base64,{data}"></div>'))
+
+
+fig, axes = plt.subplots(len(full["cases"]), 1, figsize=(8, 4.5 * len(full["cases"])),
+                         layout="constrained")
+colors = plt.get_cmap("tab10").colors
+described = []
+for ax, c in zip(np.atleast_1d(axes), full["cases"], strict=True):
+    ms = {k: v["median"] * 1e3 for k, v in c["methods"].items()}
+    bars = [("im2col.conv2d", [("whole", ms["im2col"])])]
+    if "torch" in ms:
+        bars.append(("PyTorch", [("whole", ms["torch"])]))
+    for m in wc.POINTS:
+        bars.append((f"F({m}x{m}) whole", [("whole", ms[f"F{m}"])]))
+        bars.append((f"F({m}x{m}) stages", [(n, ms[f"F{m} {n}"]) for n in stage_names(m)]))
+    kinds = ["whole", *dict.fromkeys(n.split()[0] for m in wc.POINTS for n in stage_names(m))]
+    for row, (_, parts) in enumerate(bars):
+        left = 0.0
+        for name, value in parts:
+            kind = kinds.index(name.split()[0])
+            ax.barh(row, value, left=left, color=colors[kind],
+                    label=name.split()[0] if row == len(bars) - 1 or name == "whole" else None)
+            left += value
+    ax.set_yticks(range(len(bars)), [label for label, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per call (median)")
+    ax.set_title(f"{c['shape']} {c['label']}", fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    unique = dict(zip(names, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=10, loc="lower right")
+    described.append(f"{c['shape']}: " + ", ".join(
+        f"{label} {sum(v for _, v in parts):.3g} ms" for label, parts in bars))
+fig.suptitle(full["label"], fontsize=11, wrap=True)
+show_figure(fig, "Horizontal bars of the last full run, one panel per layer: the time of "
+            "im2col.conv2d, PyTorch, and of each Winograd tile size, whole and as the sum "
+            "of its stages (filter, input, products, output transforms). "
+            + "; ".join(described) + f". Measured on {full['label']}.")
 
 # %%
 display(Markdown(winograd.markdown(full)))
@@ -213,7 +279,7 @@ display(Markdown(winograd.markdown(full)))
 # The same layers with the batch cut to two images and three rounds, run
 # while this site was built, on the machine that built it. In a notebook
 # kernel (it runs threads of its own) `im2col.conv2d`'s default runs on the
-# calling thread with BLAS's threads (see the speed page); the prototype
+# calling thread with BLAS's threads (see [the speed page](../speed/)); the prototype
 # always uses two workers. Three short rounds are easily disturbed: compare
 # a surprising ratio with the full run above.
 
