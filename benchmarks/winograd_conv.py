@@ -37,6 +37,7 @@ from functools import cache
 from math import ceil, gcd, lcm
 
 import numpy as np
+import numpy.typing as npt
 
 from im2col import _threads
 
@@ -94,7 +95,7 @@ def _split(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return view
 
 
-def as_array(mat: list[list[Fraction]], dtype: object = np.float64) -> np.ndarray:
+def as_array(mat: list[list[Fraction]], dtype: npt.DTypeLike = np.float64) -> np.ndarray:
     return np.array([[float(v) for v in row] for row in mat], dtype=dtype)
 
 
