@@ -38,6 +38,7 @@ def test_strict_build_produces_the_pages(built_site: Path) -> None:
         "notebooks/diagrams/index.html",
         "notebooks/memory/index.html",
         "notebooks/speed/index.html",
+        "notebooks/winograd/index.html",
         "search/search_index.json",
     ]
     missing = [name for name in expected if not (built_site / name).is_file()]

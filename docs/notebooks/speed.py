@@ -159,7 +159,9 @@ show(fig, "Three bar charts on a log scale, one bar per method and layer. "
 # part of the gap is NumPy's BLAS against PyTorch's convolution kernels
 # (oneDNN on x86), not the stride tricks. The last column is the price of
 # the unfolding and the loop over units (below 1 where one-thread GEMMs on
-# cache-sized units beat the one big GEMM).
+# cache-sized units beat the one big GEMM). An algorithm with fewer
+# multiplies for 3x3, stride-1 layers, Winograd's, is derived and timed
+# stage by stage on [Why not Winograd?](../winograd/).
 
 # %%
 rows = ["| shape | pass | default plan | default / PyTorch | gemm / PyTorch | default / gemm |",

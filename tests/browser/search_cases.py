@@ -38,6 +38,7 @@ BACKWARD = ("backward/", "backward.md")
 BEYOND = ("beyond/", "beyond.md")
 EQUIV = ("equivalences/", "equivalences.md")
 SPEED = ("notebooks/speed/", "notebooks/speed.py")
+WINOGRAD = ("notebooks/winograd/", "notebooks/winograd.py")
 CS231N = ("cs231n/", "cs231n.md")
 TESTING = ("testing-docs/", "testing-docs.md")
 EXERCISES = ("exercises/", "exercises.md")
@@ -103,6 +104,8 @@ _CASES: list[tuple[str, tuple[str, str]] | tuple[str, tuple[str, str], str]] = [
     # Speed
     ("faster than loops", SPEED),
     ("pytorch speed", SPEED),
+    ("winograd", WINOGRAD),
+    ("fewer multiplies 3x3", WINOGRAD),
     # Arithmetic and conventions
     ("cross-correlation", SIZE),
     ("kernel flip", SIZE),

@@ -1,0 +1,332 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Why not Winograd?
+#
+# **Short answer.** Winograd's minimal filtering computes a 3x3, stride-1
+# layer with fewer multiplies than im2col + GEMM: it transforms tiles of the
+# input and the filters so that the sums over the kernel become element-wise
+# products, then transforms the products back. In NumPy the products become
+# a stack of matrix multiplies, smaller than im2col's one, and the
+# transforms are extra passes over memory. Whether that wins depends on the
+# machine, so this page derives the algorithm in code, measures the float32
+# error it costs, and times each stage against `im2col.conv2d` and PyTorch;
+# the summary just below is computed from the last full run. It is not a
+# general replacement: it applies only to 3x3 kernels with stride 1 (no
+# dilation, no groups), and its float32 error grows with the tile size.
+#
+# The code on this page comes from this project's repository: it imports the
+# `benchmarks` package that sits next to `src/` (a NumPy prototype,
+# `benchmarks/winograd_conv.py`, not part of the `im2col` package), and needs
+# `matplotlib`; PyTorch is optional (without it, no PyTorch column).
+
+# %%
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from benchmarks import winograd
+from benchmarks import winograd_conv as wc
+from IPython.display import Markdown, display
+
+import im2col
+
+full = json.loads(Path("benchmarks/results/winograd.json").read_text())
+
+
+def summary(res):
+    """One sentence per layer: time and float32 error of F(2x2) and F(4x4)."""
+    lines = []
+    for c in res["cases"]:
+        ms, err = c["methods"], c["error"]
+        parts = []
+        for m in wc.POINTS:
+            s = ms[f"F{m}"]
+            vs_torch = (f", {s['vs_torch']:.2f} times PyTorch's" if s["vs_torch"] else "")
+            parts.append(f"F({m}x{m}, 3x3) took {s['vs_im2col']:.2f} times the time of "
+                         f"`im2col.conv2d`{vs_torch}, with {err[f'F{m}'] / err['im2col']:.1f} "
+                         "times its float32 error")
+        lines.append(f"- **{c['shape']}** ({c['label']}): " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+display(Markdown(f"Last full run, {full['label']}, {full['date'][:10]}, float32, "
+                 f"{full['threads']} threads, ratios of medians of {full['rounds']} "
+                 f"interleaved rounds (load average {full['load_average']['start']:.2f} "
+                 "when it started):\n\n" + summary(full)))
+
+# %% [markdown]
+# ## One dimension: F(2, 3)
+#
+# Take two outputs of a 1-D correlation with a 3-tap filter `g`:
+# `y[i] = g[0] d[i] + g[1] d[i+1] + g[2] d[i+2]` for `i = 0, 1`, from four
+# inputs `d`. Done directly, that is two times three multiplies. Winograd's
+# F(2, 3) does it with one multiply per input, by the Toom-Cook method
+# (Winograd, *Arithmetic Complexity of Computations*, SIAM 1980; Lavin and
+# Gray, [*Fast Algorithms for Convolutional Neural
+# Networks*](https://arxiv.org/abs/1509.09308), CVPR 2016, section 4):
+#
+# - a *linear convolution* of a 3-vector `g` with a 2-vector `h` is the
+#   product of two polynomials, of degree 2 and 1; its 4 coefficients are
+#   fixed by the product's values at 4 points. Evaluate both polynomials at
+#   the points 0, 1, -1 and "infinity" (the leading coefficient), multiply
+#   the values (4 multiplies), and interpolate: `V⁻¹ ((V₃ g) * (V₂ h))`,
+#   where each `V` evaluates a polynomial's coefficients at the points;
+# - correlation, what a convolution layer computes, is that linear map
+#   transposed with respect to `h` (the matrix of "convolve with `g`",
+#   transposed, is "correlate with `g`"), so
+#   `y = V₂ᵀ ((V₃ g) * (V⁻ᵀ d))`: `Aᵀ = V₂ᵀ`, `G = V₃`, `Bᵀ = V⁻ᵀ`;
+#   a scale on a row of `Bᵀ` may move to the same row of `G`, which is
+#   applied to the filter once, not to every tile.
+
+# %%
+points = [0, 1, -1]
+
+
+def evaluation(cols):
+    """Rows [1, p, p**2, ...] for each point, then the point at infinity."""
+    rows = [[p**k for k in range(cols)] for p in points]
+    return np.array([*rows, [0] * (cols - 1) + [1]], dtype=float)
+
+
+AT, G, BT = evaluation(2).T, evaluation(3), np.linalg.inv(evaluation(4)).T
+scale = 1 / np.abs(BT).max(axis=1)       # B.T's rows to entries 0 and ±1,
+BT, G = BT * scale[:, None], G / scale[:, None]   # the inverse scale into G
+
+
+def show(name, mat):
+    print(f"{name} =", [[str(Fraction(v).limit_denominator(100)) for v in row] for row in mat])
+
+
+for name, mat in [("A.T", AT), ("G", G), ("B.T", BT)]:
+    show(name, mat)
+
+rng = np.random.default_rng(0)
+d, g = rng.standard_normal(4), rng.standard_normal(3)
+direct = np.array([g @ d[i:i + 3] for i in range(2)])
+products = (G @ g) * (BT @ d)
+assert np.allclose(AT @ products, direct)
+assert set(np.unique(np.abs(BT))) <= {0, 1}
+assert set(np.unique(np.abs(AT))) <= {0, 1}
+print(f"direct: {direct.size * g.size} multiplies; Winograd: {products.size} "
+      "(G @ g is made once per filter; B.T and A.T only add and subtract)")
+
+# %% [markdown]
+# The prototype derives the same matrices in exact fractions, for any
+# points, and scales each row of `Bᵀ` to small integers (the inverse scale
+# goes into `G`, made once per filter). The two computations agree on any
+# input; F(4, 3) takes the points 0, ±1, ±2 and infinity, as Lavin and Gray do:
+
+# %%
+at2, g2, bt2 = (wc.as_array(v) for v in wc.matrices(2))
+assert np.allclose(at2 @ ((g2 @ g) * (bt2 @ d)), direct)
+for m in wc.POINTS:
+    print(f"F({m}, 3):")
+    for name, mat in zip(("A.T", "G", "B.T"), wc.matrices(m)):
+        print(f"  {name} =", [[str(v) for v in row] for row in mat])
+
+# %% [markdown]
+# ## Two dimensions, and what float32 loses
+#
+# Nesting the 1-D algorithm along the height and the width gives F(m x m,
+# 3 x 3): an `(m + 2) x (m + 2)` input tile `D` and a 3x3 filter `g` give the
+# `m x m` output tile `Aᵀ [(G g Gᵀ) * (Bᵀ D B)] A`. Checked here on one tile
+# against the direct correlation, with the multiplies per output tile
+# counted:
+
+# %%
+for m in wc.POINTS:
+    at, gm, bt = (wc.as_array(v) for v in wc.matrices(m))
+    tile, k = rng.standard_normal((m + 2, m + 2)), rng.standard_normal((3, 3))
+    direct2 = np.array([[np.sum(k * tile[i:i + 3, j:j + 3]) for j in range(m)]
+                        for i in range(m)])
+    assert np.allclose(at @ ((gm @ k @ gm.T) * (bt @ tile @ bt.T)) @ at.T, direct2)
+    print(f"F({m}x{m}, 3x3): {(m + 2) ** 2} multiplies per {m}x{m} output tile instead "
+          f"of {m * m * 9} ({m * m * 9 / (m + 2) ** 2:.2f} times fewer); largest entry "
+          f"of B.T {np.abs(bt).max():g}, of A.T {np.abs(at).max():g}; the transformed "
+          f"input is {(m + 2) ** 2 / m**2:.2f} times the input")
+
+# %% [markdown]
+# Across channels, the products of a layer are summed over `C` for each of
+# the `(m + 2)²` tile positions: one matrix multiply per position,
+# `(F, C) @ (C, tiles)`, all of them in one `np.matmul`. The larger tile
+# saves more multiplies, but its matrices have larger entries (the points ±2
+# give powers of 2 in `Aᵀ` and larger coefficients in `Bᵀ`), and the
+# transforms add and subtract terms of different sizes, so rounding errors
+# grow. Measured on one small layer, float32 against the same layer in
+# float64, as the largest error relative to the largest output:
+
+# %%
+def rel_error(out, ref):
+    return float(np.abs(out - ref).max() / np.abs(ref).max())
+
+
+rows = ["| channels C | im2col.conv2d | F(2x2, 3x3) | F(4x4, 3x3) |", "| --- | --- | --- | --- |"]
+for c in (16, 64, 256):
+    x = rng.standard_normal((2, c, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, c, 3, 3)).astype(np.float32)
+    ref = im2col.conv2d(x.astype(np.float64), w.astype(np.float64), padding=1)
+    errs = [rel_error(im2col.conv2d(x, w, padding=1), ref)]
+    errs += [rel_error(wc.conv2d(x, w, padding=1, m=m), ref) for m in wc.POINTS]
+    rows.append(f"| {c} | " + " | ".join(f"{e:.1e}" for e in errs) + " |")
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# ## The stages, measured
+#
+# `benchmarks/winograd.py` times each stage of the prototype on the whole
+# batch, with its operands made in advance, and the whole forward pass,
+# against `im2col.conv2d` and PyTorch's `conv2d`, interleaved in one
+# process, float32, two threads. The whole pass does not run the stages one
+# after the other on the batch: it cuts the batch into chunks of images and
+# runs every stage of a chunk while its buffers are in cache, so it can take
+# less than the sum of its stages. Each transform is made two ways, and the
+# whole pass uses the faster one of each:
+#
+# - `input`, `output`: one NumPy ufunc per nonzero matrix entry over whole
+#   arrays, the height pass on rows of the padded image, the width pass on
+#   rows of its result;
+# - `input gemm`, `output gemm`: the tiles copied in C order, then one
+#   matrix multiply by `kron(Bᵀ, Bᵀ)` (or `kron(Aᵀ, Aᵀ)`) for all of them;
+# - `filter`: `kron(G, G)` times the filters, one GEMM;
+# - `products`: the `(m + 2)²` matrix multiplies, one `np.matmul`.
+#
+# The last full run (`python -m benchmarks.winograd`), labelled with the
+# machine it ran on; the machine may have been shared, so compare ratios
+# within a run, not times across runs. The stacked bars add up the stages
+# the whole pass uses; the table lists every stage, both ways of each
+# transform included:
+
+# %% tags=["hide-input"]
+# Drawing code of the figure below
+import base64
+from html import escape
+from io import BytesIO
+
+import matplotlib.pyplot as plt
+from IPython.display import HTML
+
+plt.rcParams["font.size"] = 13
+
+
+def stage_names(m):
+    """The stages the whole pass of F(m x m) runs, in their order."""
+    way_in, way_out = wc.TRANSFORMS[m]
+    return ["filter", "input" + (" gemm" if way_in == "gemm" else ""), "products",
+            "output" + (" gemm" if way_out == "gemm" else "")]
+
+
+def show_figure(fig, alt):
+    """Show a figure as an SVG image, with alt text for screen readers."""
+    buf = BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    display(HTML(f'<div class="figure-scroll"><img class="figure" alt="{escape(alt)}" '
+                 f'src="data:image/svg+xml;base64,{data}"></div>'))
+
+
+fig, axes = plt.subplots(len(full["cases"]), 1, figsize=(8, 4.5 * len(full["cases"])),
+                         layout="constrained")
+colors = plt.get_cmap("tab10").colors
+described = []
+for ax, c in zip(np.atleast_1d(axes), full["cases"], strict=True):
+    ms = {k: v["median"] * 1e3 for k, v in c["methods"].items()}
+    bars = [("im2col.conv2d", [("whole", ms["im2col"])])]
+    if "torch" in ms:
+        bars.append(("PyTorch", [("whole", ms["torch"])]))
+    for m in wc.POINTS:
+        bars.append((f"F({m}x{m}) whole", [("whole", ms[f"F{m}"])]))
+        bars.append((f"F({m}x{m}) stages", [(n, ms[f"F{m} {n}"]) for n in stage_names(m)]))
+    kinds = ["whole", *dict.fromkeys(n.split()[0] for m in wc.POINTS for n in stage_names(m))]
+    for row, (_, parts) in enumerate(bars):
+        left = 0.0
+        for name, value in parts:
+            kind = kinds.index(name.split()[0])
+            ax.barh(row, value, left=left, color=colors[kind],
+                    label=name.split()[0] if row == len(bars) - 1 or name == "whole" else None)
+            left += value
+    ax.set_yticks(range(len(bars)), [label for label, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per call (median)")
+    ax.set_title(f"{c['shape']} {c['label']}", fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    unique = dict(zip(names, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=10, loc="lower right")
+    described.append(f"{c['shape']}: " + ", ".join(
+        f"{label} {sum(v for _, v in parts):.3g} ms" for label, parts in bars))
+fig.suptitle(full["label"], fontsize=11, wrap=True)
+show_figure(fig, "Horizontal bars of the last full run, one panel per layer: the time of "
+            "im2col.conv2d, PyTorch, and of each Winograd tile size, whole and as the sum "
+            "of its stages (filter, input, products, output transforms). "
+            + "; ".join(described) + f". Measured on {full['label']}.")
+
+# %%
+display(Markdown(winograd.markdown(full)))
+
+# %% [markdown]
+# The same layers with the batch cut to two images and three rounds, run
+# while this site was built, on the machine that built it. In a notebook
+# kernel (it runs threads of its own) `im2col.conv2d`'s default runs on the
+# calling thread with BLAS's threads (see [the speed page](../speed/)); the prototype
+# always uses two workers. Three short rounds are easily disturbed: compare
+# a surprising ratio with the full run above.
+
+# %%
+small = winograd.measure(batch=2, rounds=3)
+display(Markdown(f"{small['seconds']} s for the whole small run.\n\n"
+                 + winograd.markdown(small)))
+
+# %% [markdown]
+# ## So why is it not the default?
+#
+# What the numbers above say, computed from the last full run:
+
+# %%
+def verdict(res):
+    out = []
+    for c in res["cases"]:
+        ms, err = c["methods"], c["error"]
+        for m in wc.POINTS:
+            faster = ms[f"F{m}"]["vs_im2col"] < 1
+            close = err[f"F{m}"] <= 2 * err["im2col"]
+            out.append(f"- {c['shape']}, F({m}x{m}, 3x3): "
+                       + ("faster" if faster else "not faster") + " than `im2col.conv2d`, "
+                       + ("within" if close else "beyond") + " twice its float32 error; "
+                       + ("faster" if ms[f"F{m}"]["vs_torch"] and ms[f"F{m}"]["vs_torch"] < 1
+                          else "not faster") + " than PyTorch's `conv2d`.")
+    return "\n".join(out)
+
+
+display(Markdown(verdict(full)))
+
+# %% [markdown]
+# Beyond the numbers, what holds on any machine:
+#
+# - **Only 3x3, stride 1.** The transforms are made for one kernel size and
+#   one step; a strided, dilated or grouped layer, or a 7x7 first layer,
+#   needs other matrices or does not fit at all, so a library that uses
+#   Winograd keeps im2col (or a direct method) for the rest. oneDNN, for
+#   instance, documents its Winograd convolution for 2-D 3x3 stride-1 layers
+#   only, chosen on request or by its automatic choice
+#   ([MKL-DNN's Winograd page](https://oneapi-src.github.io/oneDNN/v0/winograd_convolution.html)).
+# - **Error grows with the tile.** The larger tile saves the most multiplies
+#   and loses the most precision (the table of errors above); whether that is
+#   acceptable depends on the network, which is why a library makes the
+#   large tile a choice, not a default.
+# - **More memory traffic for fewer flops.** The transformed input is
+#   `(m + 2)² / m²` times the input it comes from (printed with the tile
+#   check above), and the transforms read and write it once more: where
+#   BLAS is fast, the saved multiplies are cheap and the passes are not;
+#   where BLAS is slow, the saved multiplies count for more.
