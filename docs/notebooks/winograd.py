@@ -31,6 +31,8 @@
 # `matplotlib`; PyTorch is optional (without it, no PyTorch column).
 
 # %%
+import benchmarks  # noqa: F401, I001  (first: thread and allocator settings)
+
 import json
 from fractions import Fraction
 from pathlib import Path
