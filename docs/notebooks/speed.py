@@ -179,7 +179,7 @@ display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 #
 # `python -m benchmarks.ideas` times ten layers against PyTorch, S1..S5 and
 # five more (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer),
-# and each idea for closing the gap on them, shipped or not. Its last run:
+# and each idea for closing the gap on them, shipped or not. Its latest run:
 
 # %%
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
@@ -194,7 +194,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # %% [markdown]
 # **The GEMM is most of it.** Where a layer is far behind, so are its bare
 # matrix multiplies (the `gemm / PyTorch` column above): NumPy's BLAS
-# multiplies these shapes more slowly than PyTorch's kernels convolve. Three
+# multiplies these shapes more slowly than PyTorch convolves them. Three
 # ideas, each measured:
 #
 # - *Cut the GEMM into blocks of output pixels.* Alone, a deep product (a
@@ -204,7 +204,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   here) did not pay (the table's third column), so the package cuts only
 #   products of at least 256 rows and 2048 pixels.
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
-#   part of S1's time; copying channels-last columns instead (runs of
+#   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
 #   orientation were both measured, and neither is shipped.
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
@@ -225,8 +225,8 @@ gemm_ms = stages["GEMM w2 @ cols"]
 copy_ms = stages["copy, NCHW columns"]
 print(f"S1, 6 images, one thread: copy {copy_ms:.2f} ms, GEMM {gemm_ms:.2f} ms "
       f"(the copy is {copy_ms / (copy_ms + gemm_ms):.0%} of the two); "
-      f"channels-last copy {stages['copy, channels-last columns'] / copy_ms:.2f}x "
-      f"the NCHW copy; GEMM in the other orientation "
+      f"NHWC-order copy {stages['copy, channels-last columns'] / copy_ms:.2f}x "
+      f"the NCHW-order copy; GEMM in the other orientation "
       f"{stages['GEMM cols.T @ w2.T'] / gemm_ms:.2f}x")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
