@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -134,11 +135,8 @@ def chunk_sizes() -> dict[str, float]:
 
     def with_chunk(size: int) -> Callable[[], Any]:
         def call() -> Any:
-            saved, _conv_core.CHUNK_BYTES = _conv_core.CHUNK_BYTES, size
-            try:
+            with mock.patch.object(_conv_core, "CHUNK_BYTES", size):
                 return calls()
-            finally:
-                _conv_core.CHUNK_BYTES = saved
         return call
 
     with threadpool_limits(1, user_api="blas"):

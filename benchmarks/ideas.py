@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -60,20 +60,10 @@ LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] =
 }
 
 
-@contextmanager
-def pixel_block(size: int, least_pixels: int) -> Iterator[None]:
-    """Run with ``PIXEL_BLOCK = size`` (0: no blocks) and ``BLOCKED_PIXELS``."""
-    saved = _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS
-    _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS = size, least_pixels
-    try:
-        yield
-    finally:
-        _base.PIXEL_BLOCK, _base.BLOCKED_PIXELS = saved
-
-
 def with_block(size: int, least_pixels: int, f: Callable[[], Any]) -> Callable[[], Any]:
+    """``f`` run with ``PIXEL_BLOCK = size`` (0: no blocks) and ``BLOCKED_PIXELS``."""
     def call() -> Any:
-        with pixel_block(size, least_pixels):
+        with mock.patch.multiple(_base, PIXEL_BLOCK=size, BLOCKED_PIXELS=least_pixels):
             return f()
     return call
 

@@ -68,11 +68,7 @@ class Plan:
 
     def shares(self, g: Geometry) -> list[tuple[int, int]]:
         """``(lo, hi)`` images of each worker's share, in order."""
-        units = -(-g.N // self.images)
-        cuts = [min(k * units // self.workers * self.images, g.N)
-                for k in range(self.workers + 1)]
-        return [(cuts[k], cuts[k + 1]) for k in range(self.workers)
-                if cuts[k + 1] > cuts[k]]
+        return shares(g.N, self.images, self.workers)
 
     def units(self, g: Geometry, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """``(n0, n1, y0, y1)`` of every unit of images ``[lo, hi)``, in order."""
@@ -82,3 +78,10 @@ class Plan:
             for n0 in range(lo, hi, self.images)
             for y0 in range(0, oh, self.rows)
         ]
+
+
+def shares(n: int, unit: int, workers: int) -> list[tuple[int, int]]:
+    """``(lo, hi)`` of up to ``workers`` non-empty shares of ``n`` images, in whole units."""
+    units = -(-n // unit)
+    cuts = [min(k * units // workers * unit, n) for k in range(workers + 1)]
+    return [(cuts[k], cuts[k + 1]) for k in range(workers) if cuts[k + 1] > cuts[k]]

@@ -19,6 +19,7 @@ import numpy as np
 from .._checks import as_array, check_bytes
 from .._columns import add_taps, im2col
 from .._geometry import Geometry, geometry, pad_input
+from .._layer import shares
 from .._threads import default_workers, run
 from .._view import window_view
 from . import _params
@@ -155,9 +156,11 @@ def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
     dw_dtype, dx_dtype = np.result_type(dout, x_cols), np.result_type(w, dout)
     if order == "strides":
         dx = np.empty((g.N, g.C, g.H, g.W), dtype=dx_dtype)
-        bounds = np.linspace(0, g.N, max(1, min(default_workers(), g.N)) + 1).astype(int)
-        parts = run([partial(_strides_share, dout, w, x_cols, g, dx, lo, hi)
-                     for lo, hi in zip(bounds[:-1], bounds[1:])])
+        R, P = x_cols.shape[0], g.out[0] * g.out[1]
+        step = max(1, CHUNK_BYTES // max(1, R * P * dx.dtype.itemsize))
+        # an empty batch still runs one (empty) share, for dw's zeros
+        parts = run([partial(_strides_share, dout, w, x_cols, g, dx, dw_dtype, lo, hi, step)
+                     for lo, hi in shares(g.N, step, default_workers()) or [(0, 0)]])
         dw = np.sum(parts, axis=0, dtype=dw_dtype)
         return dx, dw.reshape(w.shape), db
     dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
@@ -173,22 +176,23 @@ def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
 
 
 def _strides_share(dout: np.ndarray, w: np.ndarray, x_cols: np.ndarray,
-                   g: Geometry, dx: np.ndarray, lo: int, hi: int) -> np.ndarray:
+                   g: Geometry, dx: np.ndarray, dw_dtype: np.dtype[Any], lo: int,
+                   hi: int, step: int) -> np.ndarray:
     """Write images ``[lo, hi)`` of ``dx`` and return their part of ``dw``.
 
-    Images go in chunks of at most ``CHUNK_BYTES`` of column gradient,
+    Images go in chunks of ``step`` (``CHUNK_BYTES`` of column gradient),
     into buffers reused by every chunk. Each chunk: ``dw += dout @
-    x_cols.T`` image by image (no
-    transposed copy of ``dout``), the column gradient ``w.T @ dout`` with
-    rows in ``(i, j, c)`` order (one ``(n, C, out_h, out_w)`` block per
-    tap), summed into the chunk's zeroed padded gradient, cropped into ``dx``.
+    x_cols.T`` image by image (no transposed copy of ``dout``), the column
+    gradient ``w.T @ dout`` with rows in ``(i, j, c)`` order (one ``(n, C,
+    out_h, out_w)`` block per tap), summed into the chunk's zeroed padded
+    gradient, cropped into ``dx``.
     """
     F, R, P = w.shape[0], x_cols.shape[0], g.out[0] * g.out[1]
     d3 = dout.reshape(g.N, F, P)
     cols = x_cols.reshape(R, g.N, P)
     w_taps = w.transpose(2, 3, 1, 0).reshape(R, F).astype(dx.dtype, copy=False)
-    dw = np.zeros((F, R), dtype=np.result_type(dout, x_cols))
-    step = max(1, min(CHUNK_BYTES // max(1, R * P * dx.dtype.itemsize), hi - lo))
+    dw = np.zeros((F, R), dtype=dw_dtype)
+    step = max(1, min(step, hi - lo))
     taps = np.empty((step, R, P), dtype=dx.dtype)  # reused by every chunk
     dxp = np.empty((step, g.C, *g.padded), dtype=dx.dtype)
     ys, xs = g.interior()
