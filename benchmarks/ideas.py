@@ -5,12 +5,21 @@ Every figure is a ratio of medians of calls interleaved in one process
 spinning), float32:
 
 - ``gemm_blocks``: one thread, the GEMM ``w2 (F, K) @ cols (K, P)`` cut
-  into blocks of ``PIXEL_BLOCK`` pixels, over the GEMM in one call, on a
+  into blocks of :data:`BLOCK` pixels, over the GEMM in one call, on a
   grid of ``F``, ``K`` (``C*kh*kw``) and ``P`` (output pixels per image);
-- ``conv_blocks``: ``im2col.conv2d`` with and without those blocks (and
-  with every GEMM of depth >= ``BLOCKED_DEPTH`` cut, however few its pixels), and
-  PyTorch's ``conv2d``, forward, 2 threads, on S1..S5 and five more
-  layers (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer);
+- ``conv_blocks``: ``im2col.conv2d`` without those blocks (the package),
+  with them on GEMMs of depth >= ``BLOCKED_DEPTH`` over >= ``BLOCKED_PIXELS``
+  pixels (and on every GEMM of that depth), and PyTorch's ``conv2d``,
+  forward, 2 threads, on S1..S5 and five more layers (a ResNet stem, a
+  5x5, a 1x1, a 4-group and a dilated layer);
+- ``fresh_process``: the same with and without blocks on S3 and S5, each
+  in a fresh Python process of its own, 6 calls, the median of the last 5
+  (interleaved calls of other methods in one process had hidden what a
+  program that only convolves sees);
+- ``winograd_rule``: ``im2col.conv2d`` and ``conv2d_backward`` with their
+  ``winograd`` strategy over their choice without it, float32, 2 threads, on 3x3 stride-1
+  layers of 16 to 512 channels, the evidence for ``WINOGRAD_CHANNELS`` and
+  ``WINOGRAD_PIXELS`` in :mod:`im2col._plan`;
 - ``first_layer``: where S1's time goes (C = 3, 7x7), one thread, per
   unit of images: the copy of the window view into the columns in NCHW
   order and in channels-last order (runs of ``kw*C`` elements, after a
@@ -30,6 +39,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,11 +51,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks import harness as hs
-from im2col import conv2d, conv2d_backward
+from im2col import _conv, _plan, conv2d, conv2d_backward
 from im2col._strategies import _base
 
 RESULTS = Path(__file__).parent / "results" / "ideas.json"
 F32 = np.float32
+#: Output pixels per GEMM call of the blocks idea (the package makes none).
+BLOCK = 256
 
 #: name: (x shape, w shape, stride, padding, groups, dilation)
 LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] = {
@@ -84,7 +98,7 @@ def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
                     w2 = rng.standard_normal((F, K), dtype=F32)
                     cols = rng.standard_normal((K, P), dtype=F32)
                     out = np.empty((F, P), F32)
-                    B = _base.PIXEL_BLOCK
+                    B = BLOCK
 
                     def blocks(w2: Any = w2, cols: Any = cols, out: Any = out,
                                P: int = P, B: int = B) -> None:
@@ -98,7 +112,8 @@ def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
                     rows.append({"F": F, "K": K, "P": P, "block": B,
                                  "deep": K >= _base.BLOCKED_DEPTH,
                                  "blocks / one call": ratios(stats, "one call")["blocks"],
-                                 "shipped": _base.blocked(K, P)})
+                                 "rule": K >= _base.BLOCKED_DEPTH
+                                 and P >= _base.BLOCKED_PIXELS})
                     print(f"gemm F{F:4d} K{K:5d} P{P:6d}: blocks / one call "
                           f"{rows[-1]['blocks / one call']:.2f}")
     return rows
@@ -121,10 +136,10 @@ def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     x, w, b = _arrays(name)
     opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
     fns: dict[str, Callable[[], Any]] = {
-        "blocks": with_block(_base.PIXEL_BLOCK, _base.BLOCKED_PIXELS,
+        "blocks": with_block(BLOCK, _base.BLOCKED_PIXELS,
                              lambda: conv2d(x, w, b, **opts)),
         "no blocks": with_block(0, 0, lambda: conv2d(x, w, b, **opts)),
-        "every deep GEMM in blocks": with_block(_base.PIXEL_BLOCK, 0,
+        "every deep GEMM in blocks": with_block(BLOCK, 0,
                                                 lambda: conv2d(x, w, b, **opts)),
     }
     if torch is not None:
@@ -138,6 +153,73 @@ def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     print(f"forward {name:11s} " + ", ".join(
         f"{k} {v:.2f}" for k, v in row["ratios"].items()) + f" (of {ref})")
     return row
+
+
+def fresh_process() -> dict[str, dict[str, float]]:
+    """S3 and S5, blocks or not, each in a process of its own: median ms."""
+    res: dict[str, dict[str, float]] = {}
+    for name in ("S3", "S5"):
+        res[name] = {}
+        for label, size in (("no blocks", 0), ("blocks", BLOCK)):
+            code = f"from benchmarks import ideas; ideas.one_process({name!r}, {size})"
+            out = subprocess.run([sys.executable, "-c", code], check=True,
+                                 capture_output=True, text=True).stdout
+            res[name][label] = float(out.split()[-1])
+        print(f"fresh process {name}: " + ", ".join(
+            f"{k} {v:.1f} ms" for k, v in res[name].items()))
+    return res
+
+
+def one_process(name: str, size: int) -> None:
+    """Print the median ms of the last 5 of 6 forward calls (see :func:`fresh_process`)."""
+    _, _, s, p, g, d = LAYERS[name]
+    x, w, b = _arrays(name)
+    call = with_block(size, _base.BLOCKED_PIXELS, lambda: conv2d(
+        x, w, b, stride=s, padding=p, groups=g, dilation=d))
+    times = []
+    for _ in range(6):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    print(np.median(times[1:]) * 1e3)
+
+
+#: (images, channels = filters, height = width) of the ``winograd_rule`` layers.
+RULE_LAYERS = [(32, 16, 56), (32, 32, 56), (32, 48, 28), (32, 64, 56),
+               (32, 128, 28), (32, 256, 14), (16, 256, 7), (16, 512, 7)]
+
+
+def winograd_rule(rounds: int) -> list[dict[str, Any]]:
+    """``winograd`` over the planner's choice without it, 3x3 stride-1 layers."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for n, c, hw in RULE_LAYERS:
+        x = rng.standard_normal((n, c, hw, hw), dtype=F32)
+        w = rng.standard_normal((c, c, 3, 3), dtype=F32)
+
+        dout = np.ones_like(x)
+
+        def without(f: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+            def call() -> Any:
+                with mock.patch.object(_plan, "WINOGRAD_CHANNELS", 2**62):
+                    return f(*args, padding=1)
+            return call
+
+        fns = {"forward without": without(conv2d, x, w),
+               "forward winograd": lambda x=x, w=w: _conv._forward(
+                   x, w, padding=1, strategy="winograd"),
+               "backward without": without(conv2d_backward, dout, x, w),
+               "backward winograd": lambda x=x, w=w, d=dout: _conv._backward(
+                   d, x, w, padding=1, strategy="winograd")}
+        with hs.threads(2, None):
+            stats = hs.time_interleaved(fns, rounds)
+        r = {k: v["median"] for k, v in stats.items()}
+        rows.append({"images": n, "channels": c, "size": hw,
+                     "forward": r["forward winograd"] / r["forward without"],
+                     "backward": r["backward winograd"] / r["backward without"]})
+        print(f"winograd rule {n}x{c}x{hw}x{hw}: winograd / without, forward "
+              f"{rows[-1]['forward']:.2f}, backward {rows[-1]['backward']:.2f}")
+    return rows
 
 
 def first_layer(rounds: int) -> dict[str, float]:
@@ -233,9 +315,11 @@ def main() -> None:
     torch = hs.try_torch()
     result = {
         "machine": hs.machine_label(hs.machine(), 2),
-        "pixel_block": _base.PIXEL_BLOCK,
+        "pixel_block": BLOCK,
         "gemm_blocks": gemm_blocks(rounds, args.quick),
         "conv_blocks": conv_blocks(torch, rounds),
+        "fresh_process": fresh_process(),
+        "winograd_rule": winograd_rule(rounds),
         "first_layer": first_layer(rounds),
         "groups": groups(rounds),
         "backward": backward(torch, rounds),

@@ -1,4 +1,4 @@
-"""Winograd F(2x2, 3x3) and F(4x4, 3x3) against im2col.conv2d and PyTorch.
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) against im2col + GEMM and PyTorch.
 
 ``python -m benchmarks.winograd`` times, interleaved in one process (each
 method called once to warm up, then all in turn, round after round, as
@@ -12,11 +12,12 @@ on S3 and S4 of :mod:`benchmarks.methods`:
   row passes; ``input gemm``: the tiles copied and one GEMM), ``products``
   (the ``a**2`` matrix multiplies, one ``np.matmul``) and ``output`` (the
   output transform, bias included);
-- ``im2col``: ``im2col.conv2d`` as shipped (its default plan);
+- ``im2col``: :func:`im2col_gemm`, ``im2col.conv2d`` with its ``im2col``
+  strategy (which it used on these layers before its ``winograd``);
 - ``torch``: ``torch.nn.functional.conv2d``, two threads.
 
 And the float32 error of each whole method: the largest absolute
-difference to a float64 result (``im2col.conv2d`` on the same numbers in
+difference to a float64 result (:func:`im2col_gemm` on the same numbers in
 float64), divided by that result's largest absolute value. The machine may
 be shared: compare ratios of medians of one run, not absolute times.
 Results go to ``benchmarks/results/winograd.json``.
@@ -35,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-import im2col
 from benchmarks import harness as hs
 from benchmarks import methods as mt
 from benchmarks import winograd_conv as wc
+from im2col import _conv
 
 RESULTS = Path(__file__).parent / "results" / "winograd.json"
 SHAPES = ("S3", "S4")
@@ -85,12 +86,18 @@ def _stages(layer: wc.Winograd, a: dict[str, np.ndarray], workers: int
     }
 
 
+def im2col_gemm(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
+                padding: Any = 0) -> np.ndarray:
+    """``im2col.conv2d`` forced to its ``im2col`` strategy (columns, one GEMM per image)."""
+    return _conv._forward(x, w, b, padding=padding, strategy="im2col")
+
+
 def methods(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any,
             workers: int = THREADS) -> dict[str, Callable[[], object]]:
     """Every timed closure of one layer: whole methods and Winograd's stages."""
     x, w, b, p = a["x"], a["w"], a["b"], shape.pad
     fns: dict[str, Callable[[], object]] = {
-        "im2col": lambda: im2col.conv2d(x, w, b, padding=p)}
+        "im2col": lambda: im2col_gemm(x, w, b, padding=p)}
     if torch is not None:
         xt, wt, bt = (torch.from_numpy(v) for v in (x, w, b))
 
@@ -109,9 +116,9 @@ def methods(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any,
 def errors(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any) -> dict[str, float]:
     """Float32 error of each whole method, relative to the float64 result's max."""
     x, w, b, p = a["x"], a["w"], a["b"], shape.pad
-    ref = im2col.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
-                        padding=p)
-    outs = {"im2col": im2col.conv2d(x, w, b, padding=p)}
+    ref = im2col_gemm(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                      padding=p)
+    outs = {"im2col": im2col_gemm(x, w, b, padding=p)}
     outs.update({f"F{m}": wc.conv2d(x, w, b, padding=p, m=m) for m in TILES})
     if torch is not None:
         with torch.no_grad():
@@ -151,13 +158,13 @@ def measure(batch: int | None = None, rounds: int = 9,
 
 
 def markdown(res: dict[str, Any]) -> str:
-    """Each case as a table: median ms, ratios to im2col.conv2d and PyTorch."""
+    """Each case as a table: median ms, ratios to im2col + GEMM and PyTorch."""
     parts = [f"{res['label']}; {res['dtype']}, {res['threads']} threads, medians of "
              f"{res['rounds']} interleaved rounds, load average "
              f"{res['load_average']['start']:.2f} at the start."]
     for c in res["cases"]:
         rows = [f"**{c['shape']}** {c['label']}", "",
-                "| method | ms | / im2col.conv2d | / PyTorch | float32 error |",
+                "| method | ms | / im2col + GEMM | / PyTorch | float32 error |",
                 "| --- | --- | --- | --- | --- |"]
         for name, s in c["methods"].items():
             vt = f"{s['vs_torch']:.2f}" if s["vs_torch"] else "-"

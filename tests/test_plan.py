@@ -74,8 +74,31 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     if strategy == "shift":                           # filters per tap, one tap
         extra = padded + Fg * Cg + dout_copy if backward else F * pix
         return padded + F * Cg * taps + C * pix + extra
+    if strategy == "winograd" and not backward:       # tiles of 2x2 outputs
+        th, tw = -(-rows // 2), -(-g.ow // 2)
+        aligned = n * C * (2 * th + 2) * (2 * tw + 2)  # padded always
+        v = max(16 * C, 4 * F) * n * th * tw          # V, then A.T M A
+        m = max(16 * F * n * th * tw, 4 * n * C * th * (2 * tw + 2))  # rows, then M
+        return aligned + 16 * F * C + v + m
+    if strategy == "winograd":    # V of x's tiles, then dx from dout padded by 2
+        th, tw = -(-rows // 2), -(-g.ow // 2)
+        th2, tw2 = -(-(rows + 2) // 2), -(-(g.ow + 2) // 2)
+        aligned = n * C * (2 * th + 2) * (2 * tw + 2)
+        dpad = n * F * (2 * th2 + 2) * (2 * tw2 + 2)
+        v = max(16 * C * n * th * tw, 16 * F * n * th2 * tw2, 4 * C * n * th2 * tw2)
+        m = max(4 * n * C * th * (2 * tw + 2), 16 * F * n * th * tw,
+                16 * C * n * th2 * tw2, 4 * n * F * th2 * (2 * tw2 + 2))
+        return aligned + dpad + 16 * F * C + v + m + (1 + 16 + 9) * F * C  # product, sums, dw
     assert strategy == "wide"                         # padded always, wide grid
     return n * C * band * wp + (K + F) * n * rows * wp + dw_product
+
+
+def shared(strategy: str, ws: tuple[int, ...], *, backward: bool) -> int:
+    """Elements of the arrays all workers share (the filters laid out)."""
+    F, Cg, kh, kw = ws
+    if strategy == "shift":
+        return F * Cg * kh * kw
+    return 16 * F * Cg if strategy == "winograd" else 0
 
 
 def smallest_need(xs: tuple[int, ...], ws: tuple[int, ...], opts: dict[str, Any],
@@ -119,7 +142,9 @@ def test_cost_is_the_bytes_of_the_arrays(xs: Any, ws: Any, opts: Any,
             one = elements(strategy, xs, ws, opts, n, rows, backward=backward,
                            dout_contiguous=layout == "C")
             private_dw = (workers - 1) * w.size if backward else 0
-            assert got == (workers * one + private_dw) * 8, (n, rows, workers)
+            common = shared(strategy, ws, backward=backward)
+            assert got == (workers * (one - common) + common + private_dw) * 8, (
+                n, rows, workers)
 
 
 @pytest.mark.parametrize(("xs", "ws", "opts"), CASES)

@@ -184,3 +184,25 @@ def test_a_fork_during_a_call_leaves_the_child_blas_unlimited() -> None:
     threads, workers = queue.get(timeout=5)
     assert threads == before
     assert workers == min(min(before, default=1), len(os.sched_getaffinity(0)))
+
+
+def test_blas_is_primed_once_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first call with several workers makes one GEMM on the caller's
+    thread before the workers start, and no later call does."""
+    monkeypatch.setattr(_threads._state, "primed", False)
+    seen: list[str] = []
+    real = np.matmul
+
+    def spy(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(a, "shape", None) == (_threads.PRIME_SIZE,) * 2:
+            seen.append(threading.current_thread().name)
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(_threads.np, "matmul", spy)
+    x, w = np.ones((6, 2, 8, 8)), np.ones((3, 2, 3, 3))
+    before = blas_threads()
+    with threads_for_tiny_calls():
+        for _ in range(2):
+            conv2d(x, w, padding=1, workers=2)
+    assert seen == [threading.current_thread().name]
+    assert blas_threads() == before

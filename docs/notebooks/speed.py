@@ -185,9 +185,9 @@ display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
 fwd = {r["layer"]: r["ratios"] for r in ideas["conv_blocks"]}
 bwd = {r["layer"]: r["default / torch"] for r in ideas["backward"]}
-rows = ["| layer | forward / PyTorch | without pixel blocks | every deep GEMM in blocks "
+rows = ["| layer | forward / PyTorch | with pixel blocks | every deep GEMM in blocks "
         "| backward / PyTorch |", "| --- | --- | --- | --- | --- |"]
-rows += [f"| {k} | {v['blocks']:.2f} | {v['no blocks']:.2f} "
+rows += [f"| {k} | {v['no blocks']:.2f} | {v['blocks']:.2f} "
          f"| {v['every deep GEMM in blocks']:.2f} | {bwd[k]:.2f} |" for k, v in fwd.items()]
 display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
 
@@ -200,9 +200,10 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # - *Cut the GEMM into blocks of output pixels.* Alone, a deep product (a
 #   column matrix of at least 256 rows) runs faster cut into blocks of 256
 #   pixels, a shallow one often slower (the grid below). Inside whole
-#   layers, cutting also the deep products of few pixels (784 per image
-#   here) did not pay (the table's third column), so the package cuts only
-#   products of at least 256 rows and 2048 pixels.
+#   layers timed in turn with other calls, blocks on products of at least
+#   256 rows and 2048 pixels looked faster (the table's second column); a
+#   program that only convolves, each variant in a fresh process, took
+#   longer with them (printed below), so the package makes no blocks.
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
@@ -214,12 +215,15 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 grid = ideas["gemm_blocks"]
 print(f"GEMM, one thread, {len(grid)} shapes F x K @ K x P, time in blocks of "
       f"{ideas['pixel_block']} pixels / time in one call:")
-for title, keep in (("cut by the package", lambda r: r["shipped"]),
-                    ("deep, too few pixels", lambda r: r["deep"] and not r["shipped"]),
+for title, keep in (("deep, at least 2048 pixels", lambda r: r["rule"]),
+                    ("deep, too few pixels", lambda r: r["deep"] and not r["rule"]),
                     ("shallow", lambda r: not r["deep"])):
     part = [r["blocks / one call"] for r in grid if keep(r)]
     print(f"  {title} ({len(part)} shapes): median {np.median(part):.2f}, "
           f"from {min(part):.2f} to {max(part):.2f}")
+for name, t in ideas["fresh_process"].items():
+    print(f"{name}, each in a fresh process: {t['blocks'] / t['no blocks']:.2f}x the time "
+          f"with blocks ({t['blocks']:.0f} ms against {t['no blocks']:.0f} ms)")
 stages = ideas["first_layer"]
 gemm_ms = stages["GEMM w2 @ cols"]
 copy_ms = stages["copy, NCHW columns"]

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # Why not Winograd?
+# # When does Winograd pay?
 #
 # **Short answer.** Winograd's minimal filtering computes a 3x3, stride-1
 # layer with fewer multiplies than im2col + GEMM: it transforms tiles of the
@@ -20,10 +20,12 @@
 # a stack of matrix multiplies, smaller than im2col's one, and the
 # transforms are extra passes over memory. Whether that wins depends on the
 # machine, so this page derives the algorithm in code, measures the float32
-# error it costs, and times each stage against `im2col.conv2d` and PyTorch;
+# error it costs, and times each stage against im2col + GEMM and PyTorch;
 # the summary just below is computed from the last full run. It is not a
 # general replacement: it applies only to 3x3 kernels with stride 1 (no
 # dilation, no groups), and its float32 error grows with the tile size.
+# `im2col.conv2d` uses the small tile, F(2x2, 3x3), where it measured
+# faster (the last section).
 #
 # The code on this page comes from this project's repository: it imports the
 # `benchmarks` package that sits next to `src/` (a NumPy prototype,
@@ -57,7 +59,7 @@ def summary(res):
             s = ms[f"F{m}"]
             vs_torch = (f", {s['vs_torch']:.2f} times PyTorch's" if s["vs_torch"] else "")
             parts.append(f"F({m}x{m}, 3x3) took {s['vs_im2col']:.2f} times the time of "
-                         f"`im2col.conv2d`{vs_torch}, with {err[f'F{m}'] / err['im2col']:.1f} "
+                         f"im2col + GEMM{vs_torch}, with {err[f'F{m}'] / err['im2col']:.1f} "
                          "times its float32 error")
         lines.append(f"- **{c['shape']}** ({c['label']}): " + "; ".join(parts) + ".")
     return "\n".join(lines)
@@ -174,12 +176,12 @@ def rel_error(out, ref):
     return float(np.abs(out - ref).max() / np.abs(ref).max())
 
 
-rows = ["| channels C | im2col.conv2d | F(2x2, 3x3) | F(4x4, 3x3) |", "| --- | --- | --- | --- |"]
+rows = ["| channels C | im2col + GEMM | F(2x2, 3x3) | F(4x4, 3x3) |", "| --- | --- | --- | --- |"]
 for c in (16, 64, 256):
     x = rng.standard_normal((2, c, 12, 12)).astype(np.float32)
     w = rng.standard_normal((16, c, 3, 3)).astype(np.float32)
-    ref = im2col.conv2d(x.astype(np.float64), w.astype(np.float64), padding=1)
-    errs = [rel_error(im2col.conv2d(x, w, padding=1), ref)]
+    ref = winograd.im2col_gemm(x.astype(np.float64), w.astype(np.float64), padding=1)
+    errs = [rel_error(winograd.im2col_gemm(x, w, padding=1), ref)]
     errs += [rel_error(wc.conv2d(x, w, padding=1, m=m), ref) for m in wc.POINTS]
     rows.append(f"| {c} | " + " | ".join(f"{e:.1e}" for e in errs) + " |")
 display(Markdown("\n".join(rows)))
@@ -189,7 +191,8 @@ display(Markdown("\n".join(rows)))
 #
 # `benchmarks/winograd.py` times each stage of the prototype on the whole
 # batch, with its operands made in advance, and the whole forward pass,
-# against `im2col.conv2d` and PyTorch's `conv2d`, interleaved in one
+# against im2col + GEMM (`im2col.conv2d` made to use its `im2col`
+# strategy) and PyTorch's `conv2d`, interleaved in one
 # process, float32, two threads. The whole pass does not run the stages one
 # after the other on the batch: it cuts the batch into chunks of images and
 # runs every stage of a chunk while its buffers are in cache, so it can take
@@ -245,7 +248,7 @@ colors = plt.get_cmap("tab10").colors
 described = []
 for ax, c in zip(np.atleast_1d(axes), full["cases"], strict=True):
     ms = {k: v["median"] * 1e3 for k, v in c["methods"].items()}
-    bars = [("im2col.conv2d", [("whole", ms["im2col"])])]
+    bars = [("im2col + GEMM", [("whole", ms["im2col"])])]
     if "torch" in ms:
         bars.append(("PyTorch", [("whole", ms["torch"])]))
     for m in wc.POINTS:
@@ -270,7 +273,7 @@ for ax, c in zip(np.atleast_1d(axes), full["cases"], strict=True):
         f"{label} {sum(v for _, v in parts):.3g} ms" for label, parts in bars))
 fig.suptitle(full["label"], fontsize=11, wrap=True)
 show_figure(fig, "Horizontal bars of the last full run, one panel per layer: the time of "
-            "im2col.conv2d, PyTorch, and of each Winograd tile size, whole and as the sum "
+            "im2col + GEMM, PyTorch, and of each Winograd tile size, whole and as the sum "
             "of its stages (filter, input, products, output transforms). "
             + "; ".join(described) + f". Measured on {full['label']}.")
 
@@ -280,7 +283,7 @@ display(Markdown(winograd.markdown(full)))
 # %% [markdown]
 # The same layers with the batch cut to two images and three rounds, run
 # while this site was built, on the machine that built it. In a notebook
-# kernel (it runs threads of its own) `im2col.conv2d`'s default runs on the
+# kernel (it runs threads of its own) `im2col.conv2d` runs on the
 # calling thread with BLAS's threads (see [the speed page](../speed/)); the prototype
 # always uses two workers. Three short rounds are easily disturbed: compare
 # a surprising ratio with the full run above.
@@ -291,7 +294,7 @@ display(Markdown(f"{small['seconds']} s for the whole small run.\n\n"
                  + winograd.markdown(small)))
 
 # %% [markdown]
-# ## So why is it not the default?
+# ## When does `im2col.conv2d` use it?
 #
 # What the numbers above say, computed from the last full run:
 
@@ -304,7 +307,7 @@ def verdict(res):
             faster = ms[f"F{m}"]["vs_im2col"] < 1
             close = err[f"F{m}"] <= 2 * err["im2col"]
             out.append(f"- {c['shape']}, F({m}x{m}, 3x3): "
-                       + ("faster" if faster else "not faster") + " than `im2col.conv2d`, "
+                       + ("faster" if faster else "not faster") + " than im2col + GEMM, "
                        + ("within" if close else "beyond") + " twice its float32 error; "
                        + ("faster" if ms[f"F{m}"]["vs_torch"] and ms[f"F{m}"]["vs_torch"] < 1
                           else "not faster") + " than PyTorch's `conv2d`.")
@@ -332,3 +335,37 @@ display(Markdown(verdict(full)))
 #   check above), and the transforms read and write it once more: where
 #   BLAS is fast, the saved multiplies are cheap and the passes are not;
 #   where BLAS is slow, the saved multiplies count for more.
+
+# %% [markdown]
+# ## What `im2col.conv2d` does
+#
+# It uses the small tile, its `winograd` strategy, on float32 layers with a
+# 3x3 kernel, stride 1, no dilation and one group, at least 64 input
+# channels and 64 filters, and at least 14x14 outputs per image; elsewhere,
+# and in float64, im2col + GEMM. Both passes: the forward pass is F(2x2,
+# 3x3) as above; in the backward pass the input gradient, the correlation
+# of `dout` padded by 2 with the filters turned by 180 degrees, is F(2x2,
+# 3x3) too, and the filters' gradient is F(3x3, 2x2), the same input tiles
+# correlated with 2x2 tiles of `dout`, summed over all tiles in 16 matrix
+# multiplies and transformed back once. The rule comes from `python -m benchmarks.ideas` (`winograd_rule`): the
+# `winograd` strategy's time over the package's choice without it, on 3x3
+# layers of as many filters as channels:
+
+# %%
+ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
+rows = ["| images x channels x size | forward | backward |", "| --- | --- | --- |"]
+rows += [f"| {r['images']} x {r['channels']} x {r['size']}x{r['size']} "
+         f"| {r['forward']:.2f} | {r['backward']:.2f} |" for r in ideas["winograd_rule"]]
+display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
+
+# %% [markdown]
+# And its float32 error on a 64-channel layer it computes that way,
+# against im2col + GEMM's, both relative to the float64 result:
+
+# %%
+x = rng.standard_normal((2, 64, 28, 28)).astype(np.float32)
+w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+exact = winograd.im2col_gemm(x.astype(np.float64), w.astype(np.float64), padding=1)
+ours = rel_error(im2col.conv2d(x, w, padding=1), exact)
+gemm = rel_error(winograd.im2col_gemm(x, w, padding=1), exact)
+print(f"im2col.conv2d {ours:.1e}, im2col + GEMM {gemm:.1e}: {ours / gemm:.2f} times")

@@ -40,19 +40,33 @@ SMALL_IMAGE = 256
 WIDE_WASTE = 0.25
 
 
+#: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
+#: float32 3x3, stride-1 layer with at least this many input channels and
+#: filters and :data:`WINOGRAD_PIXELS` output pixels per image, both passes:
+#: there it took less time than the other strategies, on fewer channels or
+#: 7x7 outputs more (``python -m benchmarks.ideas``, ``winograd_rule``).
+#: Its backward pass only from :data:`SMALL_IMAGE` pixels: each worker's
+#: filter-sized arrays (26 elements per weight) outweigh smaller images,
+#: and ``im2col_t`` took about as long there with less memory.
+WINOGRAD_CHANNELS = 64
+WINOGRAD_PIXELS = 14 * 14
+
+
 def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
                 dout_contiguous: bool = True) -> int:
     """Bytes of the buffers ``plan`` allocates (the output not included).
 
-    Each worker allocates the buffers its strategy declares; in the
-    backward pass each worker but the first also has its own ``dw``.
+    Each worker allocates the buffers its strategy declares but the
+    ``shared`` ones, made once; in the backward pass each worker but the
+    first also has its own ``dw``.
     """
     declared = STRATEGIES[plan.strategy].buffers(
         layer, plan.images, plan.rows, backward=backward,
         dout_contiguous=dout_contiguous)
-    one = sum(b.size for b in declared.values()) * itemsize
+    one = sum(b.size for b in declared.values() if not b.shared) * itemsize
+    common = sum(b.size for b in declared.values() if b.shared) * itemsize
     dw = layer.F * layer.Cg * layer.g.taps * itemsize if backward else 0
-    return plan.workers * one + (plan.workers - 1) * dw + layer.w_copy
+    return plan.workers * one + common + (plan.workers - 1) * dw + layer.w_copy
 
 
 def plan(
@@ -63,7 +77,10 @@ def plan(
     """Choose the strategy, unit size and workers of a call.
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
-    padding and C-ordered ``x``; else ``im2col_t`` for images of fewer than
+    padding and C-ordered ``x``; else ``winograd`` for a float32 3x3
+    stride-1 layer of at least :data:`WINOGRAD_CHANNELS` channels and
+    filters and :data:`WINOGRAD_PIXELS` output pixels (backward:
+    :data:`SMALL_IMAGE`); else ``im2col_t`` for images of fewer than
     :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
     layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
     ``wide``; else ``im2col``; with as many images per unit as the
@@ -109,8 +126,13 @@ class _Search:
         """Return the preferred strategy first, then the fallback under a budget."""
         if strategy is not None:
             return [strategy]
-        g = self.layer.g
+        g, layer = self.layer.g, self.layer
         oh, ow = g.out
+        if (self.x.dtype == np.float32
+                and STRATEGIES["winograd"].unfit(layer, self.x) is None
+                and min(g.C, layer.F) >= WINOGRAD_CHANNELS
+                and oh * ow >= (SMALL_IMAGE if self.backward else WINOGRAD_PIXELS)):
+            return ["winograd", "im2col", "shift"]
         if oh * ow < SMALL_IMAGE:
             return ["im2col_t", "shift"]
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None

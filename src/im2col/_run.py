@@ -24,7 +24,8 @@ from ._strategies._base import allocate
 def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
             out: np.ndarray) -> None:
     """Write the convolution of ``x`` into ``out`` ``(N, F, oh*ow)``."""
-    _threads.run([partial(_forward_share, x, layer, b, plan, out, lo, hi)
+    shared = shared_buffers(layer, plan, x, backward=False)
+    _threads.run([partial(_forward_share, x, layer, b, plan, out, shared, lo, hi)
                   for lo, hi in plan.shares(layer.g)])
 
 
@@ -37,28 +38,46 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     """
     shares = plan.shares(layer.g)
     dws = [dw, *(np.zeros_like(dw) for _ in shares[1:])]
+    shared = shared_buffers(layer, plan, x, backward=True,
+                            dout_contiguous=dout.flags.c_contiguous)
     _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
-                          *shares[k]) for k in range(len(shares))])
+                          shared, *shares[k]) for k in range(len(shares))])
     for d in dws[1:]:
         dw += d
 
 
-def worker_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
+def shared_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
                    dout_contiguous: bool = True) -> dict[str, np.ndarray]:
-    """Allocate the buffers one worker's strategy declares, filled where fixed."""
+    """Allocate the buffers the plan's workers share, and fill them."""
     strategy = STRATEGIES[plan.strategy]
     bufs = allocate(strategy.buffers(layer, plan.images, plan.rows,
                                      backward=backward,
-                                     dout_contiguous=dout_contiguous), x.dtype)
+                                     dout_contiguous=dout_contiguous),
+                    x.dtype, shared=True)
     strategy.start(bufs, layer, backward=backward)
     return bufs
 
 
+def worker_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
+                   dout_contiguous: bool = True,
+                   shared: dict[str, np.ndarray] | None = None,
+                   ) -> dict[str, np.ndarray]:
+    """Allocate one worker's buffers; with them the ``shared`` ones (made here if None)."""
+    if shared is None:
+        shared = shared_buffers(layer, plan, x, backward=backward,
+                                dout_contiguous=dout_contiguous)
+    own = allocate(STRATEGIES[plan.strategy].buffers(
+        layer, plan.images, plan.rows, backward=backward,
+        dout_contiguous=dout_contiguous), x.dtype, shared=False)
+    return {**own, **shared}
+
+
 def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
-                   plan: Plan, out: np.ndarray, lo: int, hi: int) -> None:
+                   plan: Plan, out: np.ndarray, shared: dict[str, np.ndarray],
+                   lo: int, hi: int) -> None:
     """Write images ``[lo, hi)`` of the convolution into ``out``."""
     g, strategy = layer.g, STRATEGIES[plan.strategy]
-    bufs = worker_buffers(layer, plan, x, backward=False)
+    bufs = worker_buffers(layer, plan, x, backward=False, shared=shared)
     ow, sh = g.out[1], g.stride[0]
     for n0, n1, y0, y1 in plan.units(g, lo, hi):
         r0 = y0 * sh
@@ -71,11 +90,12 @@ def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
 
 
 def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
-                    dx: np.ndarray, dw: np.ndarray, lo: int, hi: int) -> None:
+                    dx: np.ndarray, dw: np.ndarray, shared: dict[str, np.ndarray],
+                    lo: int, hi: int) -> None:
     """Add the gradients of images ``[lo, hi)`` into ``dx`` and ``dw``."""
     g, strategy = layer.g, STRATEGIES[plan.strategy]
     bufs = worker_buffers(layer, plan, x, backward=True,
-                    dout_contiguous=dout.flags.c_contiguous)
+                          dout_contiguous=dout.flags.c_contiguous, shared=shared)
     pad = bufs.get("padded")
     (top, _), (left, _) = g.padding
     sh = g.stride[0]
@@ -89,6 +109,7 @@ def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
             if e > a:
                 dx[n0:n1, :, a - top : e - top] += dxp[
                     :, :, a - r0 : e - r0, left : left + g.W]
+    strategy.finish(bufs, layer, dw)
 
 
 def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ class _State:
         self.blas: Any = None
         self.pool: ThreadPoolExecutor | None = None
         self.threads: set[threading.Thread] = set()  # the pool's
+        self.primed = False  # see _prime_blas
 
 
 _state = _State()
@@ -130,6 +132,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget)
 
 
+#: Side of the square GEMM :func:`_prime_blas` makes: 128 cured some layers
+#: measured, 256 all of them (smaller products skip BLAS's work buffers).
+PRIME_SIZE = 256
+
+
+def _prime_blas() -> None:
+    """Make one GEMM through BLAS's work buffers on the calling thread, once.
+
+    Until a process's first such GEMM, OpenBLAS ran smaller GEMMs (on any
+    thread) up to 3 times slower: the calls of a fresh process that made
+    only GEMMs of a few hundred rows and columns took up to 1.8x as long
+    as after one large product (``python -m benchmarks.ideas``,
+    ``fresh_process``). This 256x256 float32 product takes about 1 ms, once
+    per process, and changes no setting.
+    """
+    if not _state.primed:
+        a = np.ones((PRIME_SIZE, PRIME_SIZE), np.float32)
+        np.matmul(a, a)
+        _state.primed = True
+
+
 def run(tasks: list[Callable[[], T]]) -> list[T]:
     """Run ``tasks`` at once: the first on this thread, the rest on the pool.
 
@@ -137,6 +160,7 @@ def run(tasks: list[Callable[[], T]]) -> list[T]:
     submitted has finished when this returns or raises; the first error
     (the calling thread's first) is raised.
     """
+    _prime_blas()
     if len(tasks) == 1:
         return [tasks[0]()]
     with _one_blas_thread():

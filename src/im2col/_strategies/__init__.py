@@ -16,13 +16,14 @@ from .im2col_t import IM2COL_T
 from .matmul import MATMUL
 from .shift import SHIFT
 from .wide import WIDE
+from .winograd import WINOGRAD
 
 if TYPE_CHECKING:
     from ._base import Strategy
 
 #: Every strategy by name, in the order the benchmarks show them.
 STRATEGIES: dict[str, Strategy] = {
-    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, SHIFT, WIDE)
+    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, SHIFT, WIDE, WINOGRAD)
 }
 
 __all__ = ["STRATEGIES"]

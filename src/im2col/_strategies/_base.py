@@ -19,10 +19,15 @@ from .._layer import Layer
 
 @dataclass(frozen=True)
 class Buffer:
-    """One work array of a worker: its shape, and whether it starts zeroed."""
+    """One work array: its shape, whether it starts zeroed, whether it is shared.
+
+    A ``shared`` array (the filters laid out for the strategy) is made once
+    per call, filled by :meth:`Strategy.start` and read by every worker.
+    """
 
     shape: tuple[int, ...]
     zeroed: bool = False
+    shared: bool = False
 
     @property
     def size(self) -> int:
@@ -64,12 +69,16 @@ class Strategy:
 
     def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
               backward: bool) -> None:
-        """Fill buffers that hold the same values for every unit (the filters)."""
+        """Fill the ``shared`` buffers (the filters), once per call."""
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
         """Write the convolution of band ``xp`` into ``o`` ``(m, F, r*ow)``."""
         raise NotImplementedError
+
+    def finish(self, bufs: dict[str, np.ndarray], layer: Layer,
+               dw: np.ndarray) -> None:
+        """Add into ``dw`` what a worker's units summed in its buffers, after its last unit."""
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
@@ -84,10 +93,10 @@ class Strategy:
         raise NotImplementedError
 
 
-def allocate(declared: Buffers, dtype: Any) -> dict[str, np.ndarray]:
-    """Make the declared arrays, zeroed where they must start so."""
+def allocate(declared: Buffers, dtype: Any, *, shared: bool) -> dict[str, np.ndarray]:
+    """Make the declared arrays that are ``shared`` (or not), zeroed where they must start so."""
     return {k: (np.zeros if b.zeroed else np.empty)(b.shape, dtype)
-            for k, b in declared.items()}
+            for k, b in declared.items() if b.shared == shared}
 
 
 # ----------------------------------------------------------- declarations
@@ -120,11 +129,13 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers
 
 # ----------------------------------------------------------------- helpers
 
-#: Output pixels per GEMM call when :func:`blocked`. OpenBLAS's sgemm on a
-#: deep, wide product (ResNet's 64x576 @ 576x3136) ran at 2/3 the rate of
-#: the same product cut into 256-pixel blocks; shallow or narrow products
-#: gained nothing or lost (``python -m benchmarks.ideas``, ``gemm_blocks``).
-PIXEL_BLOCK = 256
+#: Output pixels per GEMM call when :func:`blocked`; 0, the package's
+#: choice, makes no blocks. Alone, OpenBLAS's sgemm ran a deep, wide product
+#: (ResNet's 64x576 @ 576x3136) at 2/3 the rate of the same product cut into
+#: 256-pixel blocks, but whole layers in a fresh process took 1.3-2x as long
+#: with them (``python -m benchmarks.ideas``, ``gemm_blocks`` and
+#: ``fresh_process``); the benchmarks set it to measure the idea.
+PIXEL_BLOCK = 0
 #: The least depth and width cut into blocks: on the benchmark's layers of
 #: 784 pixels per image, cutting them too gained nothing (``conv_blocks``).
 BLOCKED_DEPTH = 256

@@ -30,7 +30,7 @@ class Shift(Strategy):
         tap_filters = ((*g.kernel, layer.groups, layer.Cg, layer.Fg) if backward
                        else (*g.kernel, layer.groups, layer.Fg, layer.Cg))
         out: Buffers = {**_base.padded_input(layer, n, rows),
-                        "wt": Buffer(tap_filters),
+                        "wt": Buffer(tap_filters, shared=True),
                         "tap": Buffer((n, g.C, pix // n))}
         if backward:
             grad = _base.padded_input(layer, n, rows)

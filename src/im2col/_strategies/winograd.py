@@ -1,0 +1,129 @@
+"""``winograd`` (3x3, stride 1): Winograd's minimal filtering on 2x2 tiles.
+
+The forward pass is F(2x2, 3x3) (:mod:`._tiles`): a unit is padded into a
+band whose height and width are a whole number of tiles plus 2 (the extra
+row or column is zero); ``B.T`` is applied along the height to whole padded
+rows, then along the width; 16 GEMMs ``(F, C) @ (C, tiles)`` in one
+``np.matmul``; then ``A.T`` on both sides as one GEMM ``(4, 16) @ (16,
+F*tiles)``, copied into the output by tile position.
+
+The backward pass makes both gradients the same way, with no columns: the
+input gradient is the correlation of ``dout`` padded by 2 with the filters
+turned by 180 degrees and transposed, by F(2x2, 3x3); the filters' gradient
+is F(3x3, 2x2) on the input tiles already transformed for it and on 2x2
+tiles of ``dout``, summed over the unit's tiles in 16 GEMMs ``(F, tiles) @
+(tiles, C)`` and over the worker's units, then transformed back once.
+
+Its float32 error is of the order of ``im2col``'s (the transforms add and
+subtract, and halve); larger tiles (F(4x4, 3x3)) multiply fewer times but
+their error is 14 to 30 times larger (``python -m benchmarks.winograd``),
+so they are not offered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._compat import reshape_view
+from .._layer import Layer
+from . import _base
+from ._base import Buffer, Buffers, Strategy
+from ._tiles import (
+    correlate,
+    dout_tiles,
+    filter_gradient,
+    input_tiles,
+    scratch,
+    tile_products,
+    tiles,
+    transform,
+)
+
+
+class Winograd(Strategy):
+    """F(2x2, 3x3) forward and for the input gradient, F(3x3, 2x2) for the filters'."""
+
+    name = "winograd"
+
+    def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
+        """Need a 3x3 kernel, stride 1, dilation 1, one group, floating-point data."""
+        g = layer.g
+        if (g.kernel, g.stride, g.dilation, layer.groups) != ((3, 3), (1, 1), (1, 1), 1):
+            return "a 3x3 kernel with stride 1, dilation 1 and groups=1"
+        if x.dtype.kind not in "fc":
+            return "floating-point x"
+        return None
+
+    def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
+                dout_contiguous: bool) -> Buffers:
+        """Declare the tile-aligned padded band, the filters, ``V`` and ``M``.
+
+        Backward also ``dout`` padded by 2, tile-aligned, and the filters'
+        gradient in the transformed domain and back.
+        """
+        g, C, F = layer.g, layer.g.C, layer.F
+        th, tw = tiles(rows), tiles(g.out[1])
+        padded = Buffer((n, C, 2 * th + 2, 2 * tw + 2), zeroed=True)
+        if not backward:
+            v, m = scratch(n, C, F, rows, 2 * tw + 2)
+            return {"padded": padded, "u": Buffer((16, F, C), shared=True),
+                    "v": Buffer((v,)), "m": Buffer((m,))}
+        th2, tw2 = tiles(rows + 2), tiles(g.out[1] + 2)
+        v2, m2 = scratch(n, F, C, rows + 2, 2 * tw2 + 2)
+        p = n * th * tw
+        return {"padded": padded,
+                "dpad": Buffer((n, F, 2 * th2 + 2, 2 * tw2 + 2), zeroed=True),
+                "u": Buffer((16, C, F), shared=True),
+                "v": Buffer((max(16 * C * p, v2),)),
+                "m": Buffer((max(4 * n * C * th * (2 * tw + 2), 16 * F * p, m2),)),
+                "mw": Buffer((F, C)), "acc": Buffer((16, F, C), zeroed=True),
+                "dwt": Buffer((F, C, 9))}
+
+    def per_image(self, layer: Layer) -> int:
+        """Elements of ``V`` and ``M`` for one image, by which units are sized."""
+        g = layer.g
+        return 16 * (g.C + layer.F) * tiles(g.out[0]) * tiles(g.out[1])
+
+    def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
+              backward: bool) -> None:
+        """Transform the filters (turned and transposed for the backward pass)."""
+        transform(layer.w, bufs["u"], flip=backward)
+
+    def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
+                xp: np.ndarray, o: np.ndarray) -> None:
+        """Transform the band's tiles, multiply, transform back into ``o``."""
+        m, ow = xp.shape[0], layer.g.out[1]
+        o4 = reshape_view(o, (m, layer.F, o.shape[2] // ow, ow))
+        band = self.band(bufs, xp, o4.shape[2])
+        correlate(band, bufs["u"], bufs["v"], bufs["m"], o4, add=False)
+
+    def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
+                 xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
+                 dw: np.ndarray) -> np.ndarray:
+        """Add the filters' gradient by F(3x3, 2x2), the input's by F(2x2, 3x3)."""
+        m, _, r, ow = dout.shape
+        th, tw = tiles(r), tiles(ow)
+        dpad = bufs["dpad"][:m, :, : 2 * tiles(r + 2) + 2]
+        dpad[:, :, 2 : 2 + r, 2 : 2 + ow] = dout
+        dpad[:, :, 2 + r :] = 0  # rows below a shorter band
+        vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
+        dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
+        tile_products(dd, vv, bufs["mw"], bufs["acc"])
+        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
+        correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
+                  add=True)
+        return dxp
+
+    def finish(self, bufs: dict[str, np.ndarray], layer: Layer,
+               dw: np.ndarray) -> None:
+        """Transform the products summed over the worker's tiles into ``dw``."""
+        filter_gradient(bufs["acc"], bufs["dwt"], dw[0])
+
+    def band(self, bufs: dict[str, np.ndarray], xp: np.ndarray, r: int) -> np.ndarray:
+        """Return the tile-aligned band of ``xp`` for ``r`` output rows, zero below ``xp``."""
+        band = bufs["padded"][: xp.shape[0], :, : 2 * tiles(r) + 2]
+        band[:, :, xp.shape[2]:] = 0  # the row below an odd band
+        return band
+
+
+WINOGRAD = Winograd()
