@@ -19,7 +19,8 @@
 # it ran on. `im2col.conv2d` never builds cs231n's full column matrix: it
 # unfolds a few images (or a band of output rows) at a time into reused
 # buffers and multiplies each unit straight into its slice of the NCHW
-# output. Two things limit it: the matrix
+# output; on 3x3, stride-1 layers of 64 channels or more it uses
+# Winograd's tiles instead, with fewer multiplies. Two things limit it: the matrix
 # multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
 # shapes with the operands ready; where that alone is slower than PyTorch's
 # whole convolution, no stride trick can close the gap), and the unfolding
@@ -159,9 +160,10 @@ show(fig, "Three bar charts on a log scale, one bar per method and layer. "
 # part of the gap is NumPy's BLAS against PyTorch's convolution kernels
 # (oneDNN on x86), not the stride tricks. The last column is the price of
 # the unfolding and the loop over units (below 1 where one-thread GEMMs on
-# cache-sized units beat the one big GEMM). An algorithm with fewer
-# multiplies for 3x3, stride-1 layers, Winograd's, is derived and timed
-# stage by stage on [Why not Winograd?](../winograd/).
+# cache-sized units beat the one big GEMM, or where the plan is `winograd`,
+# which makes fewer multiplies than the GEMM). Winograd's algorithm for 3x3,
+# stride-1 layers is derived and timed stage by stage, with the rule for
+# when `im2col.conv2d` uses it, on [When does Winograd pay?](../winograd/).
 
 # %%
 rows = ["| shape | pass | default plan | default / PyTorch | gemm / PyTorch | default / gemm |",

@@ -339,10 +339,10 @@ display(Markdown(verdict(full)))
 # %% [markdown]
 # ## What `im2col.conv2d` does
 #
-# It uses the small tile, its `winograd` strategy, on float32 layers with a
-# 3x3 kernel, stride 1, no dilation and one group, at least 64 input
-# channels and 64 filters, and at least 14x14 outputs per image; elsewhere,
-# and in float64, im2col + GEMM. Both passes: the forward pass is F(2x2,
+# It uses the small tile, its `winograd` strategy, on layers with a 3x3
+# kernel, stride 1, no dilation and one group, at least 64 input channels
+# and 64 filters, and at least 14x14 outputs per image (16x16 for the
+# backward pass); elsewhere im2col + GEMM. Both passes: the forward pass is F(2x2,
 # 3x3) as above; in the backward pass the input gradient, the correlation
 # of `dout` padded by 2 with the filters turned by 180 degrees, is F(2x2,
 # 3x3) too, and the filters' gradient is F(3x3, 2x2), the same input tiles

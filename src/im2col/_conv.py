@@ -71,7 +71,9 @@ def conv2d(
     band of output rows) at a time, written straight into the output, so the
     extra memory is that of one unit per worker thread, not of the batch; a
     1x1 kernel with stride 1 and no padding is a plain matrix multiply with
-    no copy.
+    no copy; a 3x3 layer with stride 1, no dilation, one group, at least 64
+    channels and filters and 14x14 outputs by Winograd's F(2x2, 3x3) on the
+    same units.
 
     Parameters
     ----------
@@ -216,7 +218,9 @@ def conv2d_backward(
     unit by unit (as in :func:`conv2d`); the columns are recomputed from
     ``x`` rather than kept from the forward pass, the column gradient is
     written over them, and the col2im sum is one strided ``+=`` per kernel
-    tap.
+    tap. Where :func:`conv2d` uses Winograd's tiles and the images have at
+    least 256 output pixels, so does this: ``dx`` by F(2x2, 3x3) on
+    ``dout``, ``dw`` by F(3x3, 2x2), with no columns.
 
     Parameters
     ----------

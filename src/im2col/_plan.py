@@ -36,15 +36,19 @@ SMALL_IMAGE = 256
 #: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
 #: when the wide grid adds at most this fraction of GEMM columns,
 #: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
-#: which pays for the extra columns (the forward pass gains nothing).
-WIDE_WASTE = 0.25
+#: which pays for a few extra columns (the forward pass gains nothing). On
+#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 1.08-1.09x
+#: ``im2col``'s time, on S3 (4%) 0.96x (``benchmarks/results``).
+WIDE_WASTE = 0.1
 
 
 #: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
-#: float32 3x3, stride-1 layer with at least this many input channels and
-#: filters and :data:`WINOGRAD_PIXELS` output pixels per image, both passes:
-#: there it took less time than the other strategies, on fewer channels or
-#: 7x7 outputs more (``python -m benchmarks.ideas``, ``winograd_rule``).
+#: 3x3, stride-1 layer with at least this many input channels and filters
+#: and :data:`WINOGRAD_PIXELS` output pixels per image, both passes: there
+#: it took less time than the other strategies (float32: ``python -m
+#: benchmarks.ideas``, ``winograd_rule``; float64 took 0.56-0.8x the time of
+#: the default without it on S3 and S4, ``benchmarks/results``), on fewer
+#: channels or 7x7 outputs more.
 #: Its backward pass only from :data:`SMALL_IMAGE` pixels: each worker's
 #: filter-sized arrays (26 elements per weight) outweigh smaller images,
 #: and ``im2col_t`` took about as long there with less memory.
@@ -77,7 +81,7 @@ def plan(
     """Choose the strategy, unit size and workers of a call.
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
-    padding and C-ordered ``x``; else ``winograd`` for a float32 3x3
+    padding and C-ordered ``x``; else ``winograd`` for a 3x3
     stride-1 layer of at least :data:`WINOGRAD_CHANNELS` channels and
     filters and :data:`WINOGRAD_PIXELS` output pixels (backward:
     :data:`SMALL_IMAGE`); else ``im2col_t`` for images of fewer than
@@ -128,8 +132,7 @@ class _Search:
             return [strategy]
         g, layer = self.layer.g, self.layer
         oh, ow = g.out
-        if (self.x.dtype == np.float32
-                and STRATEGIES["winograd"].unfit(layer, self.x) is None
+        if (STRATEGIES["winograd"].unfit(layer, self.x) is None
                 and min(g.C, layer.F) >= WINOGRAD_CHANNELS
                 and oh * ow >= (SMALL_IMAGE if self.backward else WINOGRAD_PIXELS)):
             return ["winograd", "im2col", "shift"]

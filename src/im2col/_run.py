@@ -2,10 +2,11 @@
 
 Every unit is padded (only the input rows it reads), handed to the plan's
 strategy, and written straight into its slice of the NCHW output (or, in
-the backward pass, its padded gradient band is added into ``dx``). Each
-worker allocates its strategy's declared buffers once for all its units;
+the backward pass, its padded gradient band is added into ``dx``). The
+buffers a strategy declares ``shared`` (its filters) are made and filled
+once per call; each worker allocates the others once for all its units;
 in the backward pass all workers but the first sum into a ``dw`` of their
-own.
+own, and the strategy's ``finish`` adds what a worker summed apart.
 """
 
 from __future__ import annotations
