@@ -196,22 +196,26 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # %% [markdown]
 # **The GEMM is most of it.** Where a layer is far behind, so are its bare
 # matrix multiplies (the `gemm / PyTorch` column above): NumPy's BLAS
-# multiplies these shapes more slowly than PyTorch convolves them. Three
+# multiplies these shapes more slowly than PyTorch convolves them. Four
 # ideas, each measured:
 #
 # - *Cut the GEMM into blocks of output pixels.* Alone, a deep product (a
 #   column matrix of at least 256 rows) runs faster cut into blocks of 256
 #   pixels, a shallow one often slower (the grid below). Inside whole
-#   layers timed in turn with other calls, blocks on products of at least
-#   256 rows and 2048 pixels looked faster (the table's second column); a
-#   program that only convolves, each variant in a fresh process, took
-#   longer with them (printed below), so the package makes no blocks.
+#   layers timed in turn with other calls (the table's second and third
+#   columns) blocks on products of at least 256 rows and 2048 pixels changed
+#   little; in a program that only convolves, each variant in a fresh
+#   process, they cost more (printed below; S3 runs Winograd's tiles, whose
+#   products are not cut), so the package makes no blocks.
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
 #   orientation were both measured, and neither is shipped.
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
+# - *Fewer multiplies.* On 3x3, stride-1 layers of 64 channels or more (S3
+#   and S4 here) the package uses Winograd's tiles, both passes: [When does
+#   Winograd pay?](../winograd/) derives them and measures when they win.
 
 # %%
 grid = ideas["gemm_blocks"]

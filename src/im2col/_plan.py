@@ -37,7 +37,7 @@ SMALL_IMAGE = 256
 #: when the wide grid adds at most this fraction of GEMM columns,
 #: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
 #: which pays for a few extra columns (the forward pass gains nothing). On
-#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 1.08-1.09x
+#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 1.06-1.09x
 #: ``im2col``'s time, on S3 (4%) 0.96x (``benchmarks/results``).
 WIDE_WASTE = 0.1
 
@@ -46,7 +46,7 @@ WIDE_WASTE = 0.1
 #: 3x3, stride-1 layer with at least this many input channels and filters
 #: and :data:`WINOGRAD_PIXELS` output pixels per image, both passes: there
 #: it took less time than the other strategies (float32: ``python -m
-#: benchmarks.ideas``, ``winograd_rule``; float64 took 0.56-0.8x the time of
+#: benchmarks.ideas``, ``winograd_rule``; float64 took 0.67-0.86x the time of
 #: the default without it on S3 and S4, ``benchmarks/results``), on fewer
 #: channels or 7x7 outputs more.
 #: Its backward pass only from :data:`SMALL_IMAGE` pixels: each worker's

@@ -143,9 +143,8 @@ def _prime_blas() -> None:
     Until a process's first such GEMM, OpenBLAS ran smaller GEMMs (on any
     thread) up to 3 times slower: the calls of a fresh process that made
     only GEMMs of a few hundred rows and columns took up to 1.8x as long
-    as after one large product (``python -m benchmarks.ideas``,
-    ``fresh_process``). This 256x256 float32 product takes about 1 ms, once
-    per process, and changes no setting.
+    as after one large product. This 256x256 float32 product takes about
+    1 ms, once per process, and changes no setting.
     """
     if not _state.primed:
         a = np.ones((PRIME_SIZE, PRIME_SIZE), np.float32)

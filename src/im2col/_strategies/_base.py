@@ -132,9 +132,9 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers
 #: Output pixels per GEMM call when :func:`blocked`; 0, the package's
 #: choice, makes no blocks. Alone, OpenBLAS's sgemm ran a deep, wide product
 #: (ResNet's 64x576 @ 576x3136) at 2/3 the rate of the same product cut into
-#: 256-pixel blocks, but whole layers in a fresh process took 1.3-2x as long
-#: with them (``python -m benchmarks.ideas``, ``gemm_blocks`` and
-#: ``fresh_process``); the benchmarks set it to measure the idea.
+#: 256-pixel blocks, but S5 in a fresh process took 1.3x as long with them
+#: (``python -m benchmarks.ideas``, ``gemm_blocks`` and ``fresh_process``);
+#: the benchmarks set it to measure the idea.
 PIXEL_BLOCK = 0
 #: The least depth and width cut into blocks: on the benchmark's layers of
 #: 784 pixels per image, cutting them too gained nothing (``conv_blocks``).
