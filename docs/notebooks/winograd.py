@@ -341,15 +341,16 @@ display(Markdown(verdict(full)))
 #
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
 # kernel, stride 1, no dilation and one group, at least 64 input channels
-# and 64 filters, and at least 14x14 outputs per image (16x16 for the
-# backward pass); elsewhere im2col + GEMM. Both passes: the forward pass is F(2x2,
-# 3x3) as above; in the backward pass the input gradient, the correlation
-# of `dout` padded by 2 with the filters turned by 180 degrees, is F(2x2,
-# 3x3) too, and the filters' gradient is F(3x3, 2x2), the same input tiles
-# correlated with 2x2 tiles of `dout`, summed over all tiles in 16 matrix
-# multiplies and transformed back once. The rule comes from `python -m benchmarks.ideas` (`winograd_rule`): the
-# `winograd` strategy's time over the package's choice without it, on 3x3
-# layers of as many filters as channels:
+# and 64 filters, and at least 14x14 outputs per image (256 output pixels
+# for the backward pass); elsewhere im2col + GEMM. In the forward pass it
+# is F(2x2, 3x3) as above. In the backward pass the input gradient, the
+# correlation of `dout` padded by 2 with the filters turned by 180
+# degrees, is F(2x2, 3x3) too, and the filters' gradient is F(3x3, 2x2):
+# the same input tiles correlated with 2x2 tiles of `dout`, summed over
+# all tiles in 16 matrix multiplies and transformed back once. The rule
+# comes from `python -m benchmarks.ideas` (`winograd_rule`): the time with
+# the `winograd` strategy over the time of the package's choice without
+# it (below 1: faster), on 3x3 layers of as many filters as channels:
 
 # %%
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
