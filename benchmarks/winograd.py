@@ -12,8 +12,8 @@ on S3 and S4 of :mod:`benchmarks.methods`:
   row passes; ``input gemm``: the tiles copied and one GEMM), ``products``
   (the ``a**2`` matrix multiplies, one ``np.matmul``) and ``output`` (the
   output transform, bias included);
-- ``im2col``: :func:`im2col_gemm`, ``im2col.conv2d`` with its ``im2col``
-  strategy (which it used on these layers before its ``winograd``);
+- ``im2col``: :func:`im2col_gemm`, ``im2col.conv2d`` forced to its
+  columns-and-one-GEMM-per-image strategy;
 - ``torch``: ``torch.nn.functional.conv2d``, two threads.
 
 And the float32 error of each whole method: the largest absolute

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from im2col import _conv, conv2d, conv2d_backward
-from im2col._strategies._tiles import AT, BT, G
+from im2col._strategies._tiles import A3T, AT, BT, G2_INT, S2, G
 from tests import reference as ref
 from tests.strategies import (
     assert_each_close,
@@ -33,6 +33,10 @@ def test_the_matrices_compute_a_correlation() -> None:
     d, g = rng.standard_normal(4), rng.standard_normal(3)
     want = [d[0:3] @ g, d[1:4] @ g]
     np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), want, rtol=1e-14)
+    h = rng.standard_normal(2)  # F(3, 2): three outputs of a 2-tap correlation
+    want3 = [d[0:2] @ h, d[1:3] @ h, d[2:4] @ h]
+    got3 = (A3T * S2) @ ((G2_INT @ h) * (BT @ d))
+    np.testing.assert_allclose(got3, want3, rtol=1e-14)
 
 
 padding = st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2)),
@@ -71,20 +75,20 @@ def test_winograd_gives_the_loop_results(
 
 
 def test_float32_error_is_that_of_im2col() -> None:
-    """On a 64-channel 3x3 layer the float32 error of the output and of the
-    input gradient is within 2x of ``im2col``'s (``dw`` is made the same way)."""
+    """On a 64-channel 3x3 layer the float32 error of the output and of
+    both gradients is within 2x of ``im2col``'s."""
     x = random_array(0, (2, 64, 28, 28), np.float32)
     w = random_array(1, (64, 64, 3, 3), np.float32)
     dout = random_array(2, (2, 64, 28, 28), np.float32)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     exact = conv2d(x64, w64, padding=1)
-    exact_dx = conv2d_backward(dout.astype(np.float64), x64, w64, padding=1)[0]
+    exact_grads = conv2d_backward(dout.astype(np.float64), x64, w64, padding=1)[:2]
 
-    def errors(strategy: str) -> tuple[float, float]:
+    def errors(strategy: str) -> list[float]:
         out = _conv._forward(x, w, padding=1, strategy=strategy)
-        dx = _conv._backward(dout, x, w, padding=1, strategy=strategy)[0]
-        return float(np.abs(out - exact).max()), float(np.abs(dx - exact_dx).max())
+        grads = _conv._backward(dout, x, w, padding=1, strategy=strategy)[:2]
+        return [float(np.abs(a - e).max())
+                for a, e in zip((out, *grads), (exact, *exact_grads))]
 
-    (out_w, dx_w), (out_i, dx_i) = errors("winograd"), errors("im2col")
-    assert out_w <= 2 * out_i
-    assert dx_w <= 2 * dx_i
+    for ours, theirs in zip(errors("winograd"), errors("im2col")):
+        assert ours <= 2 * theirs

@@ -19,8 +19,8 @@
 # it ran on. `im2col.conv2d` never builds cs231n's full column matrix: it
 # unfolds a few images (or a band of output rows) at a time into reused
 # buffers and multiplies each unit straight into its slice of the NCHW
-# output; on 3x3, stride-1 layers of 64 channels or more it uses
-# Winograd's tiles instead, with fewer multiplies. Two things limit it: the matrix
+# output; on 3x3, stride-1 layers of at least 64 channels and filters it
+# uses Winograd's tiles instead, with fewer multiplies. Two things limit it: the matrix
 # multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
 # shapes with the operands ready; where that alone is slower than PyTorch's
 # whole convolution, no stride trick can close the gap), and the unfolding
@@ -213,8 +213,9 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   orientation were both measured, and neither is shipped.
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
-# - *Fewer multiplies.* On 3x3, stride-1 layers of 64 channels or more (S3
-#   and S4 here) the package uses Winograd's tiles, both passes: [When does
+# - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
+#   filters the package uses Winograd's tiles (S3 and S4 here; in the
+#   backward pass only from 256 output pixels, so S3 only): [When does
 #   Winograd pay?](../winograd/) derives them and measures when they win.
 
 # %%

@@ -294,9 +294,9 @@ display(Markdown(f"{small['seconds']} s for the whole small run.\n\n"
                  + winograd.markdown(small)))
 
 # %% [markdown]
-# ## When does `im2col.conv2d` use it?
+# ## What the prototype's numbers say
 #
-# What the numbers above say, computed from the last full run:
+# Computed from the last full run:
 
 # %%
 def verdict(res):
@@ -341,7 +341,7 @@ display(Markdown(verdict(full)))
 #
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
 # kernel, stride 1, no dilation and one group, at least 64 input channels
-# and 64 filters, and at least 14x14 outputs per image (256 output pixels
+# and 64 filters, and at least 196 output pixels per image (14x14; 256
 # for the backward pass); elsewhere im2col + GEMM. In the forward pass it
 # is F(2x2, 3x3) as above. In the backward pass the input gradient, the
 # correlation of `dout` padded by 2 with the filters turned by 180

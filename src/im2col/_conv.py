@@ -72,8 +72,8 @@ def conv2d(
     extra memory is that of one unit per worker thread, not of the batch; a
     1x1 kernel with stride 1 and no padding is a plain matrix multiply with
     no copy; a 3x3 layer with stride 1, no dilation, one group, at least 64
-    channels and filters and 14x14 outputs by Winograd's F(2x2, 3x3) on the
-    same units.
+    channels and filters and 196 output pixels per image by Winograd's
+    F(2x2, 3x3) on the same units.
 
     Parameters
     ----------

@@ -38,7 +38,8 @@ SMALL_IMAGE = 256
 #: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
 #: which pays for a few extra columns (the forward pass gains nothing). On
 #: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 1.06-1.09x
-#: ``im2col``'s time, on S3 (4%) 0.96x (``benchmarks/results``).
+#: ``im2col``'s time in float32 (0.96-1.07x in float64), on S3 (4%)
+#: 0.93-0.96x (``benchmarks/results``).
 WIDE_WASTE = 0.1
 
 
@@ -49,9 +50,12 @@ WIDE_WASTE = 0.1
 #: benchmarks.ideas``, ``winograd_rule``; float64 took 0.67-0.86x the time of
 #: the default without it on S3 and S4, ``benchmarks/results``), on fewer
 #: channels or 7x7 outputs more.
-#: Its backward pass only from :data:`SMALL_IMAGE` pixels: each worker's
-#: filter-sized arrays (26 elements per weight) outweigh smaller images,
-#: and ``im2col_t`` took about as long there with less memory.
+#: Its backward pass only from :data:`SMALL_IMAGE` pixels: below, each
+#: worker's arrays of 26 elements per filter and channel outweigh the
+#: image's (S4: 24.6 MiB against ``im2col_t``'s 15.6), for 0.93x the time
+#: in float32 (256 channels, 14x14) and about 0.77x in float64. The lower
+#: bounds rest on few layers: 64 channels measured at 56x56 only, 14x14 at
+#: 256 channels only.
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 14 * 14
 

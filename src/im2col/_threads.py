@@ -132,19 +132,19 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget)
 
 
-#: Side of the square GEMM :func:`_prime_blas` makes: 128 cured some layers
-#: measured, 256 all of them (smaller products skip BLAS's work buffers).
+#: Side of the square GEMM :func:`_prime_blas` makes: on the benchmark
+#: machine a 128x128 product was not enough for every layer tried.
 PRIME_SIZE = 256
 
 
 def _prime_blas() -> None:
     """Make one GEMM through BLAS's work buffers on the calling thread, once.
 
-    Until a process's first such GEMM, OpenBLAS ran smaller GEMMs (on any
-    thread) up to 3 times slower: the calls of a fresh process that made
-    only GEMMs of a few hundred rows and columns took up to 1.8x as long
-    as after one large product. This 256x256 float32 product takes about
-    1 ms, once per process, and changes no setting.
+    On the benchmark machine (OpenBLAS 0.3.31), until a process's first
+    GEMM of this size, OpenBLAS ran GEMMs of a few hundred rows and columns
+    markedly slower, so a fresh process that only convolved ran slower than
+    one that had made a large product before. This 256x256 float32 product
+    takes about a millisecond, once per process, and changes no setting.
     """
     if not _state.primed:
         a = np.ones((PRIME_SIZE, PRIME_SIZE), np.float32)

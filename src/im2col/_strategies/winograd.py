@@ -46,12 +46,10 @@ class Winograd(Strategy):
     name = "winograd"
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
-        """Need a 3x3 kernel, stride 1, dilation 1, one group, floating-point data."""
+        """Need a 3x3 kernel, stride 1, dilation 1 and one group."""
         g = layer.g
         if (g.kernel, g.stride, g.dilation, layer.groups) != ((3, 3), (1, 1), (1, 1), 1):
             return "a 3x3 kernel with stride 1, dilation 1 and groups=1"
-        if x.dtype.kind not in "fc":
-            return "floating-point x"
         return None
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
