@@ -41,7 +41,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -176,11 +175,7 @@ def one_process(name: str, size: int) -> None:
     x, w, b = _arrays(name)
     call = with_block(size, _base.BLOCKED_PIXELS, lambda: conv2d(
         x, w, b, stride=s, padding=p, groups=g, dilation=d))
-    times = []
-    for _ in range(6):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
+    times = [hs._seconds(call) for _ in range(6)]
     print(np.median(times[1:]) * 1e3)
 
 

@@ -62,18 +62,19 @@ class Winograd(Strategy):
         g, C, F = layer.g, layer.g.C, layer.F
         th, tw = tiles(rows), tiles(g.out[1])
         padded = Buffer((n, C, 2 * th + 2, 2 * tw + 2), zeroed=True)
+        v, m = scratch(n, C, F, rows, 2 * tw + 2)  # the input's tiles, as forward
         if not backward:
-            v, m = scratch(n, C, F, rows, 2 * tw + 2)
             return {"padded": padded, "u": Buffer((16, F, C), shared=True),
                     "v": Buffer((v,)), "m": Buffer((m,))}
         th2, tw2 = tiles(rows + 2), tiles(g.out[1] + 2)
-        v2, m2 = scratch(n, F, C, rows + 2, 2 * tw2 + 2)
-        p = n * th * tw
+        v2, m2 = scratch(n, F, C, rows + 2, 2 * tw2 + 2)  # dx from dout
         return {"padded": padded,
                 "dpad": Buffer((n, F, 2 * th2 + 2, 2 * tw2 + 2), zeroed=True),
                 "u": Buffer((16, C, F), shared=True),
-                "v": Buffer((max(16 * C * p, v2),)),
-                "m": Buffer((max(4 * n * C * th * (2 * tw + 2), 16 * F * p, m2),)),
+                # v: V (dx's A.T M A is in v2); m: the height pass, then
+                # dout's tiles (16*F*p, scratch's M), then dx's passes (m2)
+                "v": Buffer((max(16 * C * n * th * tw, v2),)),
+                "m": Buffer((max(m, m2),)),
                 "mw": Buffer((F, C)), "acc": Buffer((16, F, C), zeroed=True),
                 "dwt": Buffer((F, C, 9))}
 
