@@ -78,7 +78,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         th, tw = -(-rows // 2), -(-g.ow // 2)
         aligned = n * C * (2 * th + 2) * (2 * tw + 2)  # padded always
         v = max(16 * C, 4 * F) * n * th * tw          # V, then A.T M A
-        m = max(16 * F * n * th * tw, 4 * n * C * th * (2 * tw + 2))  # rows, then M
+        m = max(16 * F * n * th * tw, 10 * C * n * (th + 1) * (tw + 1))  # phases, then M
         return aligned + 16 * F * C + v + m
     if strategy == "winograd":    # V of x's tiles, then dx from dout padded by 2
         th, tw = -(-rows // 2), -(-g.ow // 2)
@@ -86,8 +86,8 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         aligned = n * C * (2 * th + 2) * (2 * tw + 2)
         dpad = n * F * (2 * th2 + 2) * (2 * tw2 + 2)
         v = max(16 * C * n * th * tw, 16 * F * n * th2 * tw2, 4 * C * n * th2 * tw2)
-        m = max(4 * n * C * th * (2 * tw + 2), 16 * F * n * th * tw,
-                16 * C * n * th2 * tw2, 4 * n * F * th2 * (2 * tw2 + 2))
+        m = max(10 * C * n * (th + 1) * (tw + 1), 16 * F * n * th * tw,
+                16 * C * n * th2 * tw2, 10 * F * n * (th2 + 1) * (tw2 + 1))
         return aligned + dpad + 16 * F * C + v + m + (1 + 16 + 9) * F * C  # product, sums, dw
     assert strategy == "wide"                         # padded always, wide grid
     return n * C * band * wp + (K + F) * n * rows * wp + dw_product

@@ -102,3 +102,15 @@ def test_the_benchmark_runs_every_method_and_tabulates_it() -> None:
     table = winograd.markdown(res)
     assert sum(line.startswith("| F") for line in table.splitlines()) == len(names) - (
         2 if "torch" in names else 1)
+
+
+def test_the_strided_transforms_baseline_makes_the_packages_tiles(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.transforms`` times the same tiles both ways (one round, tiny units)."""
+    from benchmarks import transforms
+
+    monkeypatch.setattr(transforms, "UNITS", {"odd": (2, 3, 7), "even": (1, 4, 8)})
+    rows = transforms.winograd_passes(rounds=1)
+    assert [r["same"] for r in rows] == [True, True]
+    assert set(rows[0]["ms"]) == {"input, strided", "input, contiguous",
+                                  "dout, strided", "dout, contiguous"}

@@ -13,8 +13,9 @@ the 3x3 correlation of a tile with a 2x2 tile of ``dout``: the filters'
 gradient, summed over every tile of every image inside 16 GEMMs, then
 transformed back once. Its matrices come from the same Toom-Cook
 construction at the same points (``docs/notebooks/winograd.py`` derives
-F(2, 3) in code); the tests check both on random tiles. Every pass is one
-ufunc per nonzero matrix entry over whole strided arrays.
+F(2, 3) in code); the tests check both on random tiles. Each pass of
+``B.T`` is one ufunc per row of the matrix over whole contiguous arrays
+(:func:`input_tiles`).
 """
 
 from __future__ import annotations
@@ -52,21 +53,32 @@ def scratch(n: int, c: int, f: int, oh: int, width: int) -> tuple[int, int]:
     """Elements of ``V`` and ``M`` for ``n`` images, ``c`` channels in, ``f`` out.
 
     ``oh`` outputs high from a band ``width`` wide; ``V`` later holds ``A.T M A``
-    and ``M`` first holds the height pass of ``B.T``.
+    and ``M`` first holds :func:`input_tiles`'s phases and passes.
     """
     th, tw = tiles(oh), tiles(width - 2)
     p = n * th * tw
-    return max(16 * c * p, 4 * f * p), max(16 * f * p, 4 * n * c * th * width)
+    return (max(16 * c * p, 4 * f * p),
+            max(16 * f * p, 10 * c * n * (th + 1) * (tw + 1)))
 
 
-def along(src: np.ndarray, axis: int, count: int, out: np.ndarray) -> None:
-    """``out[i] = sum_j BT[i, j] * src[..., 2*t + j, ...]`` for ``t < count`` along ``axis``."""
-    s = [src[(slice(None),) * axis + (slice(j, j + 2 * count, 2),)]
-         for j in range(4)]
-    np.subtract(s[0], s[2], out=out[0])
-    np.add(s[1], s[2], out=out[1])
-    np.subtract(s[2], s[1], out=out[2])
-    np.subtract(s[1], s[3], out=out[3])
+def combine(e: np.ndarray, o: np.ndarray, shift: int, k: int,
+            out: np.ndarray) -> None:
+    """``out`` = row ``k`` of ``B.T`` times ``(e, o, e, o)``, the last two read ``shift`` on.
+
+    ``e`` and ``o`` hold the even and odd inputs of the tiles, so a tile's
+    four inputs ``d0..d3`` are ``e[t], o[t], e[t + shift], o[t + shift]``;
+    every operand is a contiguous run as long as ``out``.
+    """
+    s = out.shape[-1]
+    d0, d1, d2, d3 = e[:s], o[:s], e[shift : shift + s], o[shift : shift + s]
+    if k == 0:
+        np.subtract(d0, d2, out=out)
+    elif k == 1:
+        np.add(d1, d2, out=out)
+    elif k == 2:
+        np.subtract(d2, d1, out=out)
+    else:
+        np.subtract(d1, d3, out=out)
 
 
 def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
@@ -74,15 +86,36 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
     """Return ``V = B.T d B`` of every tile of ``band`` as ``(16, c, n*th*tw)``.
 
     ``band`` is ``(n, c, >= 2*th + 2, >= 2*tw + 2)``, zero past its data; ``V``
-    is made at the start of ``v``, the height pass at the start of ``m``.
+    is made at the start of ``v``. The band's four phases (even or odd rows
+    by even or odd columns) are first copied apart, at the start of ``m``,
+    into planes of ``(th + 1) * (tw + 1)`` per channel and image: there the
+    input at ``(a, b)`` of a tile is phase ``(a % 2, b % 2)`` at the tile's
+    own index plus ``(a // 2) * (tw + 1) + b // 2``, so each pass of ``B.T``
+    is one ufunc over whole contiguous arrays (a plane's last row and
+    column give values that are never read) and only finished tiles are
+    copied into ``V``. Strided operands took 1.6 to 2 times as long
+    (``python -m benchmarks.ideas``, ``winograd_passes``).
     """
     n, c = band.shape[:2]
-    rows = first(m, (4, n, c, th, band.shape[3]))
-    along(band, 2, th, rows)
+    h1, w1 = th + 1, tw + 1
+    size = c * n * h1 * w1
+    planes = first(m, (2, 2, c, n, h1, w1))
+    for a in (0, 1):
+        for b in (0, 1):
+            np.copyto(planes[a, b], band[:, :, a : 2 * h1 : 2, b : 2 * w1 : 2]
+                      .transpose(1, 0, 2, 3))
+    flat = planes.reshape(2, 2, size)
+    rows = first(m, (2, size - w1), 4 * size)  # row i of B.T, along the height
+    wide = first(m, (4, size), 6 * size)  # then the four along the width
     vv = first(v, (16, c, n * th * tw))
-    v6 = reshape_view(vv, (4, 4, c, n, th, tw)).transpose(0, 1, 3, 2, 4, 5)
+    v5 = vv.reshape(16, c, n, th, tw)
     for i in range(4):
-        along(rows[i], 3, tw, v6[i])
+        for b in (0, 1):  # even and odd columns
+            combine(flat[0, b], flat[1, b], w1, i, rows[b])
+        for j in range(4):
+            combine(rows[0], rows[1], 1, j, wide[j, : size - w1 - 1])
+        np.copyto(v5[4 * i : 4 * i + 4],
+                  wide.reshape(4, c, n, h1, w1)[..., :th, :tw])
     return vv
 
 
@@ -136,20 +169,23 @@ def dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.ndarray:
     """Return ``G2_INT D G2_INT.T`` of every 2x2 tile ``D`` of ``d`` as ``(16, f, n*th*tw)``.
 
     ``d`` is ``(n, f, >= 2*th, >= 2*tw)``, zero past its data; made at the
-    start of ``out``.
+    start of ``out``. The corners of the 4x4 result are the four phases of
+    ``d`` (``G2_INT``'s first and last rows pick one input), copied there
+    first; every other entry is a sum or difference of two entries already
+    made, over whole contiguous arrays.
     """
     n, f = d.shape[:2]
     dd = first(out, (16, f, n * th * tw))
-    d6 = reshape_view(dd, (4, 4, f, n, th, tw)).transpose(0, 1, 3, 2, 4, 5)
-    phase = [[d[:, :, a : a + 2 * th : 2, b : b + 2 * tw : 2] for b in (0, 1)]
-             for a in (0, 1)]
-    for i in range(4):
-        for j in range(4):
-            terms = [(G2_INT[i, a] * G2_INT[j, b], phase[a][b])
-                     for a in (0, 1) for b in (0, 1) if G2_INT[i, a] and G2_INT[j, b]]
-            np.copyto(d6[i, j], terms[0][1])  # its sign is +1
-            for sign, t in terms[1:]:
-                (np.add if sign > 0 else np.subtract)(d6[i, j], t, out=d6[i, j])
+    for a in (0, 1):
+        for b in (0, 1):
+            np.copyto(dd[12 * a + 3 * b].reshape(f, n, th, tw),
+                      d[:, :, a : 2 * th : 2, b : 2 * tw : 2].transpose(1, 0, 2, 3))
+    for j in (0, 3):  # along the height: rows 1 and 2 from rows 0 and 3
+        np.add(dd[j], dd[12 + j], out=dd[4 + j])
+        np.subtract(dd[j], dd[12 + j], out=dd[8 + j])
+    for i in range(0, 16, 4):  # along the width: columns 1 and 2 from 0 and 3
+        np.add(dd[i], dd[i + 3], out=dd[i + 1])
+        np.subtract(dd[i], dd[i + 3], out=dd[i + 2])
     return dd
 
 

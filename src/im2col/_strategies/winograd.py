@@ -2,8 +2,9 @@
 
 The forward pass is F(2x2, 3x3) (:mod:`._tiles`): a unit is padded into a
 band whose height and width are a whole number of tiles plus 2 (the extra
-row or column is zero); ``B.T`` is applied along the height to whole padded
-rows, then along the width; 16 GEMMs ``(F, C) @ (C, tiles)`` in one
+row or column is zero), whose four phases (even or odd rows by even or odd
+columns) are copied apart so that ``B.T`` is applied along the height, then
+along the width, by ufuncs over whole contiguous arrays; 16 GEMMs ``(F, C) @ (C, tiles)`` in one
 ``np.matmul``; then ``A.T`` on both sides as one GEMM ``(4, 16) @ (16,
 F*tiles)``, copied into the output by tile position.
 
@@ -71,7 +72,7 @@ class Winograd(Strategy):
         return {"padded": padded,
                 "dpad": Buffer((n, F, 2 * th2 + 2, 2 * tw2 + 2), zeroed=True),
                 "u": Buffer((16, C, F), shared=True),
-                # v: V (dx's A.T M A is in v2); m: the height pass, then
+                # v: V (dx's A.T M A is in v2); m: the phases and passes, then
                 # dout's tiles (16*F*p, scratch's M), then dx's passes (m2)
                 "v": Buffer((max(16 * C * n * th * tw, v2),)),
                 "m": Buffer((max(m, m2),)),
