@@ -78,36 +78,33 @@ def strided_dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.n
 
 def winograd_passes(rounds: int) -> list[dict[str, Any]]:
     """Milliseconds of each transform, strided and contiguous, on the two units."""
-    rows = []
     rng = np.random.default_rng(0)
-    for name, (n, c, hw) in UNITS.items():
-        th = tw = _tiles.tiles(hw)
-        band = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), np.float32)
-        band[:, :, 1 : hw + 1, 1 : hw + 1] = rng.standard_normal((n, c, hw, hw))
-        d = rng.standard_normal((n, c, 2 * th, 2 * tw)).astype(np.float32)
-        vsize, msize = _tiles.scratch(n, c, c, hw, 2 * tw + 2)
-        bufs = {k: np.empty(max(vsize, msize), np.float32) for k in ("v", "m", "v2", "m2")}
-        # the same input tiles; dout's sums of four are added in another order
-        same = bool(np.array_equal(
-            strided_input_tiles(band, th, tw, bufs["v"], bufs["m"]),
-            _tiles.input_tiles(band, th, tw, bufs["v2"], bufs["m2"]))
-            and np.allclose(strided_dout_tiles(d, th, tw, bufs["v"]),
-                            _tiles.dout_tiles(d, th, tw, bufs["v2"]),
-                            rtol=1e-6, atol=1e-6))
-        fns = {
-            "input, strided": lambda: strided_input_tiles(band, th, tw, bufs["v"], bufs["m"]),
-            "input, contiguous": lambda: _tiles.input_tiles(band, th, tw, bufs["v"], bufs["m"]),
-            "dout, strided": lambda: strided_dout_tiles(d, th, tw, bufs["m"]),
-            "dout, contiguous": lambda: _tiles.dout_tiles(d, th, tw, bufs["m"]),
-        }
-        with hs.threads(1, None):
-            stats = hs.time_interleaved(fns, rounds)
-        ms = {k: v["median"] * 1e3 for k, v in stats.items()}
-        rows.append({"layer": name, "images": n, "channels": c, "size": hw,
-                     "same": same, "ms": ms})
-        print(f"{name} unit ({n} x {c} x {hw} x {hw}), one thread: " + ", ".join(
-            f"{k} {v:.3f} ms" for k, v in ms.items()) + f"; same tiles: {same}")
-    return rows
+    return [_unit(name, *unit, rounds, rng) for name, unit in UNITS.items()]
+
+
+def _unit(name: str, n: int, c: int, hw: int, rounds: int,
+          rng: np.random.Generator) -> dict[str, Any]:
+    th = tw = _tiles.tiles(hw)
+    band = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), np.float32)
+    band[:, :, 1 : hw + 1, 1 : hw + 1] = rng.standard_normal((n, c, hw, hw))
+    d = rng.standard_normal((n, c, 2 * th, 2 * tw)).astype(np.float32)
+    vsize, msize = _tiles.scratch(n, c, c, hw, 2 * tw + 2)
+    v, m, v2, m2 = (np.empty(max(vsize, msize), np.float32) for _ in range(4))
+    # the same input tiles; dout's sums of four are added in another order
+    same = bool(np.array_equal(strided_input_tiles(band, th, tw, v, m),
+                               _tiles.input_tiles(band, th, tw, v2, m2))
+                and np.allclose(strided_dout_tiles(d, th, tw, v),
+                                _tiles.dout_tiles(d, th, tw, v2), rtol=1e-6, atol=1e-6))
+    fns = {"input, strided": lambda: strided_input_tiles(band, th, tw, v, m),
+           "input, contiguous": lambda: _tiles.input_tiles(band, th, tw, v, m),
+           "dout, strided": lambda: strided_dout_tiles(d, th, tw, m),
+           "dout, contiguous": lambda: _tiles.dout_tiles(d, th, tw, m)}
+    with hs.threads(1, None):
+        stats = hs.time_interleaved(fns, rounds)
+    ms = {k: val["median"] * 1e3 for k, val in stats.items()}
+    print(f"{name} unit ({n} x {c} x {hw} x {hw}), one thread: " + ", ".join(
+        f"{k} {val:.3f} ms" for k, val in ms.items()) + f"; same tiles: {same}")
+    return {"layer": name, "images": n, "channels": c, "size": hw, "same": same, "ms": ms}
 
 
 def main(argv: list[str] | None = None) -> None:

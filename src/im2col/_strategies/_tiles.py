@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._compat import reshape_view
-
 #: F(2x2, 3x3) at the points 0, 1, -1 and infinity.
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
