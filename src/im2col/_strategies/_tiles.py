@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import reshape_view
+
 #: F(2x2, 3x3) at the points 0, 1, -1 and infinity.
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
@@ -63,12 +65,14 @@ def combine(e: np.ndarray, o: np.ndarray, shift: int, k: int,
             out: np.ndarray) -> None:
     """``out`` = row ``k`` of ``B.T`` times ``(e, o, e, o)``, the last two read ``shift`` on.
 
-    ``e`` and ``o`` hold the even and odd inputs of the tiles, so a tile's
-    four inputs ``d0..d3`` are ``e[t], o[t], e[t + shift], o[t + shift]``;
-    every operand is a contiguous run as long as ``out``.
+    ``e`` and ``o`` hold the even and odd inputs of the tiles along their
+    last axis, so a tile's four inputs ``d0..d3`` are ``e[t], o[t],
+    e[t + shift], o[t + shift]``; every operand is a contiguous run as long
+    as ``out``'s last axis.
     """
     s = out.shape[-1]
-    d0, d1, d2, d3 = e[:s], o[:s], e[shift : shift + s], o[shift : shift + s]
+    d0, d1 = e[..., :s], o[..., :s]
+    d2, d3 = e[..., shift : shift + s], o[..., shift : shift + s]
     if k == 0:
         np.subtract(d0, d2, out=out)
     elif k == 1:
@@ -77,6 +81,19 @@ def combine(e: np.ndarray, o: np.ndarray, shift: int, k: int,
         np.subtract(d2, d1, out=out)
     else:
         np.subtract(d1, d3, out=out)
+
+
+def across(rows: np.ndarray, out: np.ndarray) -> None:
+    """The four rows of ``B.T`` along the width, from even and odd columns ``rows``.
+
+    ``rows`` is ``(2, s)``; ``out[k, :s - 1]`` gets row ``k``, in three
+    ufunc calls (rows 0 and 3 are both a difference of neighbours).
+    """
+    s = rows.shape[1] - 1
+    e, o = rows
+    np.subtract(rows[:, :s], rows[:, 1:], out=out[::3, :s])
+    combine(e, o, 1, 1, out[1, :s])
+    combine(e, o, 1, 2, out[2, :s])
 
 
 def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
@@ -92,26 +109,24 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
     is one ufunc over whole contiguous arrays (a plane's last row and
     column give values that are never read) and only finished tiles are
     copied into ``V``. Strided operands took 1.6 to 2 times as long
-    (``python -m benchmarks.ideas``, ``winograd_passes``).
+    (``python -m benchmarks.transforms``); few calls matter too, as each
+    call takes the interpreter's lock again, waited for when two workers
+    run.
     """
     n, c = band.shape[:2]
     h1, w1 = th + 1, tw + 1
     size = c * n * h1 * w1
     planes = first(m, (2, 2, c, n, h1, w1))
-    for a in (0, 1):
-        for b in (0, 1):
-            np.copyto(planes[a, b], band[:, :, a : 2 * h1 : 2, b : 2 * w1 : 2]
-                      .transpose(1, 0, 2, 3))
-    flat = planes.reshape(2, 2, size)
-    rows = first(m, (2, size - w1), 4 * size)  # row i of B.T, along the height
-    wide = first(m, (4, size), 6 * size)  # then the four along the width
+    phases = reshape_view(band[:, :, : 2 * h1, : 2 * w1], (n, c, h1, 2, w1, 2))
+    np.copyto(planes, phases.transpose(3, 5, 1, 0, 2, 4))
+    even, odd = planes.reshape(2, 2, size)  # rows; each (even, odd columns)
+    rows = first(m, (2, size - w1), 4 * size)
+    wide = first(m, (4, size), 6 * size)
     vv = first(v, (16, c, n * th * tw))
     v5 = vv.reshape(16, c, n, th, tw)
     for i in range(4):
-        for b in (0, 1):  # even and odd columns
-            combine(flat[0, b], flat[1, b], w1, i, rows[b])
-        for j in range(4):
-            combine(rows[0], rows[1], 1, j, wide[j, : size - w1 - 1])
+        combine(even, odd, w1, i, rows)  # row i along the height
+        across(rows, wide)
         np.copyto(v5[4 * i : 4 * i + 4],
                   wide.reshape(4, c, n, h1, w1)[..., :th, :tw])
     return vv
@@ -170,20 +185,17 @@ def dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.ndarray:
     start of ``out``. The corners of the 4x4 result are the four phases of
     ``d`` (``G2_INT``'s first and last rows pick one input), copied there
     first; every other entry is a sum or difference of two entries already
-    made, over whole contiguous arrays.
+    made, over whole contiguous arrays, in five calls in all.
     """
     n, f = d.shape[:2]
     dd = first(out, (16, f, n * th * tw))
-    for a in (0, 1):
-        for b in (0, 1):
-            np.copyto(dd[12 * a + 3 * b].reshape(f, n, th, tw),
-                      d[:, :, a : 2 * th : 2, b : 2 * tw : 2].transpose(1, 0, 2, 3))
-    for j in (0, 3):  # along the height: rows 1 and 2 from rows 0 and 3
-        np.add(dd[j], dd[12 + j], out=dd[4 + j])
-        np.subtract(dd[j], dd[12 + j], out=dd[8 + j])
-    for i in range(0, 16, 4):  # along the width: columns 1 and 2 from 0 and 3
-        np.add(dd[i], dd[i + 3], out=dd[i + 1])
-        np.subtract(dd[i], dd[i + 3], out=dd[i + 2])
+    d4 = dd.reshape(4, 4, f, n, th, tw)
+    phases = reshape_view(d[:, :, : 2 * th, : 2 * tw], (n, f, th, 2, tw, 2))
+    np.copyto(d4[::3, ::3], phases.transpose(3, 5, 1, 0, 2, 4))
+    np.add(d4[0, ::3], d4[3, ::3], out=d4[1, ::3])  # along the height
+    np.subtract(d4[0, ::3], d4[3, ::3], out=d4[2, ::3])
+    np.add(d4[:, 0], d4[:, 3], out=d4[:, 1])  # along the width
+    np.subtract(d4[:, 0], d4[:, 3], out=d4[:, 2])
     return dd
 
 
