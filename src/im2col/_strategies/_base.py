@@ -9,6 +9,7 @@ holds by construction. Helpers shared by several strategies live here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,8 +32,8 @@ class Buffer:
 
     @property
     def size(self) -> int:
-        """Elements of the array."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        """Elements of the array (Python integers: no overflow, and quick)."""
+        return math.prod(int(d) for d in self.shape)
 
 
 Buffers = dict[str, Buffer]

@@ -20,6 +20,8 @@ F(2, 3) in code); the tests check both on random tiles. Each pass of
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._compat import reshape_view
@@ -46,7 +48,7 @@ def tiles(n: int) -> int:
 
 def first(buf: np.ndarray, shape: tuple[int, ...], skip: int = 0) -> np.ndarray:
     """View elements ``skip`` onwards of ``buf`` as a C-ordered array of ``shape``."""
-    return buf.reshape(-1)[skip : skip + int(np.prod(shape))].reshape(shape)
+    return buf.reshape(-1)[skip : skip + math.prod(shape)].reshape(shape)
 
 
 def scratch(n: int, c: int, f: int, oh: int, width: int) -> tuple[int, int]:
