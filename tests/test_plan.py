@@ -88,7 +88,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         v = max(16 * C * n * th * tw, 16 * F * n * th2 * tw2, 4 * C * n * th2 * tw2)
         m = max(10 * C * n * (th + 1) * (tw + 1), 16 * F * n * th * tw,
                 16 * C * n * th2 * tw2, 10 * F * n * (th2 + 1) * (tw2 + 1))
-        return aligned + dpad + 16 * F * C + v + m + (1 + 16 + 9) * F * C  # product, sums, dw
+        return aligned + dpad + 16 * F * C + v + m + (1 + 16) * F * C  # product, summed
     assert strategy == "wide"                         # padded always, wide grid
     return n * C * band * wp + (K + F) * n * rows * wp + dw_product
 
@@ -98,7 +98,9 @@ def shared(strategy: str, ws: tuple[int, ...], *, backward: bool) -> int:
     F, Cg, kh, kw = ws
     if strategy == "shift":
         return F * Cg * kh * kw
-    return 16 * F * Cg if strategy == "winograd" else 0
+    if strategy == "winograd":   # the filters, and in the backward pass the sums
+        return 16 * F * Cg * (2 if backward else 1)
+    return 0
 
 
 def smallest_need(xs: tuple[int, ...], ws: tuple[int, ...], opts: dict[str, Any],
@@ -141,7 +143,9 @@ def test_cost_is_the_bytes_of_the_arrays(xs: Any, ws: Any, opts: Any,
                               dout_contiguous=layout == "C")
             one = elements(strategy, xs, ws, opts, n, rows, backward=backward,
                            dout_contiguous=layout == "C")
-            private_dw = (workers - 1) * w.size if backward else 0
+            # each worker but the first sums dw apart, but winograd's workers
+            # sum into one shared buffer
+            private_dw = (workers - 1) * w.size if backward and strategy != "winograd" else 0
             common = shared(strategy, ws, backward=backward)
             assert got == (workers * (one - common) + common + private_dw) * 8, (
                 n, rows, workers)

@@ -214,9 +214,9 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
-#   filters the package uses Winograd's tiles (S3 and S4 here; in the
-#   backward pass only from 256 output pixels, so S3 only): [When does
-#   Winograd pay?](../winograd/) derives them and measures when they win.
+#   filters the package uses Winograd's tiles (S3 and S4 here, both
+#   passes): [When does Winograd pay?](../winograd/) derives them and
+#   measures when they win, and what their passes over the tiles cost.
 
 # %%
 grid = ideas["gemm_blocks"]

@@ -341,8 +341,9 @@ display(Markdown(verdict(full)))
 #
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
 # kernel, stride 1, no dilation and one group, at least 64 input channels
-# and 64 filters, and at least 196 output pixels per image (14x14; 256
-# for the backward pass); elsewhere im2col + GEMM. In the forward pass it
+# and 64 filters, and at least 196 output pixels per image (14x14; in the
+# backward pass only where its buffers take no more memory than the
+# columns would); elsewhere im2col + GEMM. In the forward pass it
 # is F(2x2, 3x3) as above. In the backward pass the input gradient, the
 # correlation of `dout` padded by 2 with the filters turned by 180
 # degrees, is F(2x2, 3x3) too, and the filters' gradient is F(3x3, 2x2):
@@ -358,6 +359,35 @@ rows = ["| images x channels x size | forward | backward |", "| --- | --- | --- 
 rows += [f"| {r['images']} x {r['channels']} x {r['size']}x{r['size']} "
          f"| {r['forward']:.2f} | {r['backward']:.2f} |" for r in ideas["winograd_rule"]]
 display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
+
+# %% [markdown]
+# Its passes over the tiles are not the prototype's. A pass of `B.T` reads
+# inputs 0 to 3 of every tile, and tiles start every second element: read
+# in place, every operand is a strided view, which NumPy's ufuncs walk
+# element by element. The package first copies the padded band's four
+# phases apart (even or odd rows by even or odd columns), one plane of
+# `(th + 1) x (tw + 1)` per channel and image. In a plane, input `(a, b)` of
+# the tile at `t` is phase `(a % 2, b % 2)` at `t + (a // 2)*(tw + 1) + b // 2`,
+# so each row of `B.T` is one subtraction or addition of two contiguous
+# runs of the whole array (the plane's last row and column give values no
+# tile reads). The tiles of `dout` (the 2x2 tiles of the filters' gradient)
+# are its four phases, and the other twelve entries sums or differences of
+# two of them. Both ways, one thread, on the units the planner makes for
+# S3 and S4 (`python -m benchmarks.transforms`):
+
+# %%
+passes = json.loads(Path("benchmarks/results/transforms.json").read_text())
+rows = ["| unit | input tiles, strided | contiguous | dout's tiles, strided | contiguous |",
+        "| --- | --- | --- | --- | --- |"]
+for r in passes["winograd_passes"]:
+    t = r["ms"]
+    assert r["same"]  # both ways give the same tiles
+    rows.append(f"| {r['layer']}: {r['images']} x {r['channels']} x {r['size']}x{r['size']} "
+                f"| {t['input, strided']:.3f} ms | {t['input, contiguous']:.3f} ms "
+                f"({t['input, strided'] / t['input, contiguous']:.1f}x faster) "
+                f"| {t['dout, strided']:.3f} ms | {t['dout, contiguous']:.3f} ms "
+                f"({t['dout, strided'] / t['dout, contiguous']:.1f}x faster) |")
+display(Markdown(f"One thread, {passes['machine']}:\n\n" + "\n".join(rows)))
 
 # %% [markdown]
 # And its float32 error on a 64-channel layer it computes that way,

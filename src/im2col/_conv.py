@@ -218,8 +218,8 @@ def conv2d_backward(
     unit by unit (as in :func:`conv2d`); the columns are recomputed from
     ``x`` rather than kept from the forward pass, the column gradient is
     written over them, and the col2im sum is one strided ``+=`` per kernel
-    tap. Where :func:`conv2d` uses Winograd's tiles and the images have at
-    least 256 output pixels, so does this: ``dx`` by F(2x2, 3x3) on
+    tap. Where :func:`conv2d` uses Winograd's tiles, so does this, if they
+    take no more memory than the columns: ``dx`` by F(2x2, 3x3) on
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns.
 
     Parameters

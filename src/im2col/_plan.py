@@ -45,15 +45,15 @@ WIDE_WASTE = 0.1
 
 #: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
 #: 3x3, stride-1 layer with at least this many input channels and filters
-#: and :data:`WINOGRAD_PIXELS` output pixels per image, both passes: there
-#: it took less time than the other strategies (float32: ``python -m
-#: benchmarks.ideas``, ``winograd_rule``; float64 took 0.67-0.86x the time of
-#: the default without it on S3 and S4, ``benchmarks/results``), on fewer
-#: channels or 7x7 outputs more.
-#: Its backward pass only from :data:`SMALL_IMAGE` pixels: below, each
-#: worker's arrays of 26 elements per filter and channel outweigh the
-#: image's (S4: 24.6 MiB against ``im2col_t``'s 15.6), for 0.93x the time
-#: in float32 (256 channels, 14x14) and about 0.77x in float64. The lower
+#: and :data:`WINOGRAD_PIXELS` output pixels per image: there it took less
+#: time than the other strategies (float32: ``python -m benchmarks.ideas``,
+#: ``winograd_rule``; float64 took 0.67-0.86x the time of the default
+#: without it on S3 and S4, ``benchmarks/results``), on fewer channels or
+#: 7x7 outputs more. The backward pass uses it only where its buffers take
+#: no more bytes than those of the strategy it replaces: the filters and
+#: their summed gradient, 32 elements per weight, outweigh the columns of
+#: small images of many channels (512 channels at 14x14: 44 MiB against
+#: ``im2col_t``'s 36; at 256 channels, S4, 13.6 against 15.4). The lower
 #: bounds rest on few layers: 64 channels measured at 56x56 only, 14x14 at
 #: 256 channels only.
 WINOGRAD_CHANNELS = 64
@@ -66,14 +66,15 @@ def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
 
     Each worker allocates the buffers its strategy declares but the
     ``shared`` ones, made once; in the backward pass each worker but the
-    first also has its own ``dw``.
+    first also has its own ``dw`` if the strategy's ``private_dw`` says so.
     """
-    declared = STRATEGIES[plan.strategy].buffers(
-        layer, plan.images, plan.rows, backward=backward,
-        dout_contiguous=dout_contiguous)
+    strategy = STRATEGIES[plan.strategy]
+    declared = strategy.buffers(layer, plan.images, plan.rows, backward=backward,
+                                dout_contiguous=dout_contiguous)
     one = sum(b.size for b in declared.values() if not b.shared) * itemsize
     common = sum(b.size for b in declared.values() if b.shared) * itemsize
-    dw = layer.F * layer.Cg * layer.g.taps * itemsize if backward else 0
+    private = backward and strategy.private_dw
+    dw = layer.F * layer.Cg * layer.g.taps * itemsize if private else 0
     return plan.workers * one + common + (plan.workers - 1) * dw + layer.w_copy
 
 
@@ -85,11 +86,11 @@ def plan(
     """Choose the strategy, unit size and workers of a call.
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
-    padding and C-ordered ``x``; else ``winograd`` for a 3x3
-    stride-1 layer of at least :data:`WINOGRAD_CHANNELS` channels and
-    filters and :data:`WINOGRAD_PIXELS` output pixels (backward:
-    :data:`SMALL_IMAGE`); else ``im2col_t`` for images of fewer than
-    :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
+    padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
+    layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
+    :data:`WINOGRAD_PIXELS` output pixels (backward: if it needs no more
+    memory than the choice without it); else ``im2col_t`` for images of
+    fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
     layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
     ``wide``; else ``im2col``; with as many images per unit as the
     strategy's ``target_bytes / workers`` of columns hold (at least one,
@@ -130,22 +131,48 @@ class _Search:
         self.layer, self.x, self.max_memory = layer, x, max_memory
         self.backward, self.dout_contiguous = backward, dout_contiguous
 
-    def candidates(self, strategy: str | None) -> list[str]:
+    def candidates(self, strategy: str | None, workers: int) -> list[str]:
         """Return the preferred strategy first, then the fallback under a budget."""
         if strategy is not None:
             return [strategy]
         g, layer = self.layer.g, self.layer
-        oh, ow = g.out
+        others = self.without_winograd()
         if (STRATEGIES["winograd"].unfit(layer, self.x) is None
                 and min(g.C, layer.F) >= WINOGRAD_CHANNELS
-                and oh * ow >= (SMALL_IMAGE if self.backward else WINOGRAD_PIXELS)):
+                and g.out[0] * g.out[1] >= WINOGRAD_PIXELS
+                and (not self.backward or self.cost(self.first_plan("winograd", workers))
+                     <= self.cost(self.first_plan(others[0], workers)))):
             return ["winograd", "im2col", "shift"]
+        return others
+
+    def without_winograd(self) -> list[str]:
+        """Return the candidates where Winograd's tiles are not used."""
+        g = self.layer.g
+        oh, ow = g.out
         if oh * ow < SMALL_IMAGE:
             return ["im2col_t", "shift"]
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= WIDE_WASTE * ow):
             return ["wide", "shift"]
         return ["im2col", "shift"]
+
+    def make(self, name: str, n: int, rows: int, workers: int) -> Plan:
+        """Return a plan of ``n`` images by ``rows``, with no more workers than shares of units."""
+        return Plan(name, n, rows, min(workers, -(-self.layer.g.N // n)))
+
+    def first_plan(self, name: str, workers: int, images: int | None = None) -> Plan:
+        """``name``'s plan of whole images: ``images`` per unit, or its ``target_bytes``' worth."""
+        layer, g = self.layer, self.layer.g
+        if images is None:
+            per_image = STRATEGIES[name].per_image(layer) * self.x.itemsize
+            share = STRATEGIES[name].target_bytes // workers  # shared by all
+            images = min(share // max(per_image, 1), -(-g.N // workers))
+        return self.make(name, max(1, min(g.N, images)), g.out[0], workers)
+
+    def cost(self, p: Plan) -> int:
+        """Bytes of ``p``'s buffers."""
+        return extra_bytes(self.layer, p, self.x.itemsize, backward=self.backward,
+                           dout_contiguous=self.dout_contiguous)
 
     def run(self, strategy: str | None, images: int | None, workers: int
             ) -> Plan | None:
@@ -157,15 +184,10 @@ class _Search:
                   else self.max_memory - workers * OVERHEAD)
 
         def make(name: str, n: int, rows: int) -> Plan:
-            # no more workers than there are shares of whole units
-            return Plan(name, n, rows, min(workers, -(-g.N // n)))
-
-        def cost(p: Plan) -> int:
-            return extra_bytes(layer, p, self.x.itemsize, backward=self.backward,
-                               dout_contiguous=self.dout_contiguous)
+            return self.make(name, n, rows, workers)
 
         def fits(p: Plan) -> bool:
-            return budget is None or cost(p) <= budget
+            return budget is None or self.cost(p) <= budget
 
         if strategy in (None, "matmul") and STRATEGIES["matmul"].unfit(
                 layer, self.x) is None:
@@ -173,15 +195,10 @@ class _Search:
             if fits(p):
                 return p
             strategy = None  # fall through to the budgeted search
-        names = self.candidates(strategy)
+        names = self.candidates(strategy, workers)
         first = names[0]
-        if images is None:
-            item = self.x.itemsize
-            per_image = STRATEGIES[first].per_image(layer) * item
-            share = STRATEGIES[first].target_bytes // workers  # shared by all
-            images = min(share // max(per_image, 1), -(-g.N // workers))
-        images = max(1, min(g.N, images))
-        p = make(first, images, oh)
+        p = self.first_plan(first, workers, images)
+        images = p.images
         if fits(p):
             return p
         # Under a budget: the most images of the preferred strategy, then one
@@ -197,7 +214,7 @@ class _Search:
                     lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
         if workers > 1:
             return None
-        need = min(cost(make(name, 1, 1)) for name in names) + OVERHEAD
+        need = min(self.cost(make(name, 1, 1)) for name in names) + OVERHEAD
         raise ValueError(
             f"max_memory={self.max_memory} bytes is below the {need} bytes the "
             "smallest plan needs (one output row of one image, plus "

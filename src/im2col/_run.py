@@ -6,7 +6,8 @@ the backward pass, its padded gradient band is added into ``dx``). The
 buffers a strategy declares ``shared`` (its filters) are made and filled
 once per call; each worker allocates the others once for all its units;
 in the backward pass all workers but the first sum into a ``dw`` of their
-own, and the strategy's ``finish`` adds what a worker summed apart.
+own (unless the strategy sums into a shared buffer), and the strategy's
+``finish`` adds what was summed apart, once, after every worker.
 """
 
 from __future__ import annotations
@@ -35,16 +36,20 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     """Add the gradients of ``x`` and ``w`` into zeroed ``dx`` and ``dw``.
 
     ``dw`` has shape ``(groups, F/groups, C/groups*kh*kw)``. Each share but
-    the first sums into its own ``dw``, added to ``dw`` at the end.
+    the first sums into its own ``dw``, added to ``dw`` at the end, if the
+    strategy's ``private_dw`` says so.
     """
     shares = plan.shares(layer.g)
-    dws = [dw, *(np.zeros_like(dw) for _ in shares[1:])]
+    private = STRATEGIES[plan.strategy].private_dw
+    dws = [dw, *(np.zeros_like(dw) if private else dw for _ in shares[1:])]
     shared = shared_buffers(layer, plan, x, backward=True,
                             dout_contiguous=dout.flags.c_contiguous)
     _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
                           shared, *shares[k]) for k in range(len(shares))])
-    for d in dws[1:]:
-        dw += d
+    if private:
+        for d in dws[1:]:
+            dw += d
+    STRATEGIES[plan.strategy].finish(shared, layer, dw)
 
 
 def shared_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
@@ -110,7 +115,6 @@ def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
             if e > a:
                 dx[n0:n1, :, a - top : e - top] += dxp[
                     :, :, a - r0 : e - r0, left : left + g.W]
-    strategy.finish(bufs, layer, dw)
 
 
 def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,

@@ -49,6 +49,10 @@ class Strategy:
     """
 
     name: ClassVar[str]
+    #: Whether :meth:`backward` adds into ``dw`` itself, so that each worker
+    #: but the first needs a ``dw`` of its own; a strategy that sums into a
+    #: ``shared`` buffer instead and writes ``dw`` in :meth:`finish` sets False.
+    private_dw: ClassVar[bool] = True
     #: Column bytes of the units in flight at once (one per worker) when no
     #: ``max_memory`` is given, sized to the caches: on the benchmark machine
     #: (2 MiB of L2) larger units gained nothing and smaller ones made the
@@ -77,9 +81,9 @@ class Strategy:
         """Write the convolution of band ``xp`` into ``o`` ``(m, F, r*ow)``."""
         raise NotImplementedError
 
-    def finish(self, bufs: dict[str, np.ndarray], layer: Layer,
+    def finish(self, shared: dict[str, np.ndarray], layer: Layer,
                dw: np.ndarray) -> None:
-        """Add into ``dw`` what a worker's units summed in its buffers, after its last unit."""
+        """Add into ``dw`` what every worker summed in the ``shared`` buffers, once, after them all."""
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,

@@ -21,6 +21,8 @@ F(2, 3) in code); the tests check both on random tiles. Each pass of
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +88,7 @@ def combine(e: np.ndarray, o: np.ndarray, shift: int, k: int,
 
 
 def across(rows: np.ndarray, out: np.ndarray) -> None:
-    """The four rows of ``B.T`` along the width, from even and odd columns ``rows``.
+    """Write the four rows of ``B.T`` along the width, from even and odd columns ``rows``.
 
     ``rows`` is ``(2, s)``; ``out[k, :s - 1]`` gets row ``k``, in three
     ufunc calls (rows 0 and 3 are both a difference of neighbours).
@@ -202,15 +204,17 @@ def dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.ndarray:
 
 
 def tile_products(dd: np.ndarray, vv: np.ndarray, mw: np.ndarray,
-                  acc: np.ndarray) -> None:
+                  acc: np.ndarray, lock: AbstractContextManager[Any]) -> None:
     """Add to ``acc`` ``(16, f, c)`` the 16 products ``dd[k] @ vv[k].T`` summed over the tiles.
 
     ``dd`` ``(16, f, p)`` and ``vv`` ``(16, c, p)`` are the transformed tiles
-    of ``dout`` and of the input; ``mw`` ``(f, c)`` is a work array.
+    of ``dout`` and of the input; ``mw`` ``(f, c)`` is a work array; each
+    addition into ``acc``, which other threads add into too, holds ``lock``.
     """
     for k in range(16):
         np.matmul(dd[k], vv[k].T, out=mw)
-        acc[k] += mw
+        with lock:
+            acc[k] += mw
 
 
 def filter_gradient(acc: np.ndarray, out: np.ndarray, dw: np.ndarray) -> None:

@@ -23,6 +23,8 @@ so they are not offered.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .._compat import reshape_view
@@ -33,6 +35,7 @@ from ._tiles import (
     correlate,
     dout_tiles,
     filter_gradient,
+    first,
     input_tiles,
     scratch,
     tile_products,
@@ -40,11 +43,15 @@ from ._tiles import (
     transform,
 )
 
+#: Held while a worker adds its products into the shared ``acc``.
+_SUM = threading.Lock()
+
 
 class Winograd(Strategy):
     """F(2x2, 3x3) forward and for the input gradient, F(3x3, 2x2) for the filters'."""
 
     name = "winograd"
+    private_dw = False  # the workers sum into the shared acc
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
         """Need a 3x3 kernel, stride 1, dilation 1 and one group."""
@@ -76,8 +83,10 @@ class Winograd(Strategy):
                 # dout's tiles (16*F*p, scratch's M), then dx's passes (m2)
                 "v": Buffer((max(16 * C * n * th * tw, v2),)),
                 "m": Buffer((max(m, m2),)),
-                "mw": Buffer((F, C)), "acc": Buffer((16, F, C), zeroed=True),
-                "dwt": Buffer((F, C, 9))}
+                # every worker sums its products into one acc; finish turns
+                # it into dw in u's place (u is used up by then)
+                "mw": Buffer((F, C)),
+                "acc": Buffer((16, F, C), zeroed=True, shared=True)}
 
     def per_image(self, layer: Layer) -> int:
         """Elements of ``V`` and ``M`` for one image, by which units are sized."""
@@ -108,16 +117,18 @@ class Winograd(Strategy):
         dpad[:, :, 2 + r :] = 0  # rows below a shorter band
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
-        tile_products(dd, vv, bufs["mw"], bufs["acc"])
+        tile_products(dd, vv, bufs["mw"], bufs["acc"], _SUM)
         dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
         correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
                   add=True)
         return dxp
 
-    def finish(self, bufs: dict[str, np.ndarray], layer: Layer,
+    def finish(self, shared: dict[str, np.ndarray], layer: Layer,
                dw: np.ndarray) -> None:
-        """Transform the products summed over the worker's tiles into ``dw``."""
-        filter_gradient(bufs["acc"], bufs["dwt"], dw[0])
+        """Transform the products summed over every tile into ``dw``."""
+        if "acc" in shared:  # the backward pass
+            work = first(shared["u"], (layer.F, layer.g.C, 9))
+            filter_gradient(shared["acc"], work, dw[0])
 
     def band(self, bufs: dict[str, np.ndarray], xp: np.ndarray, r: int) -> np.ndarray:
         """Return the tile-aligned band of ``xp`` for ``r`` output rows, zero below ``xp``."""
