@@ -246,29 +246,39 @@ def budget(layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
     """
     if workers is not None:
         as_int(workers, "workers", minimum=1)
-    g, item, dtype = layer.g, x.itemsize, x.dtype
-    oh, ow = g.out
-    w_shape = (layer.F, layer.Cg, *g.kernel)
-    arrays = f"x of shape {(g.N, g.C, g.H, g.W)}"
+    g, item = layer.g, x.itemsize
     if backward:
         results = (g.N * g.C * g.H * g.W + layer.F * layer.Cg * g.taps
                    + layer.F) * item
-        what = f"the gradients dx {(g.N, g.C, g.H, g.W)}, dw {w_shape}, db {dtype}"
-        check_bytes(results, what, arrays, (f"w of shape {w_shape}", layer.F
-                    * layer.Cg * g.taps / max(1, g.N * g.C * g.H * g.W)))
     else:
-        results = g.N * layer.F * oh * ow * item
-        what = f"the output {(g.N, layer.F, oh, ow)} {dtype}"
-        check_bytes(results, what, arrays, (padding_repr(g), padding_factor(g)),
-                    (f"w of shape {w_shape}", layer.F / max(1, g.C)))
+        results = g.N * layer.F * g.out[0] * g.out[1] * item
     smallest = min(
         extra_bytes(layer, Plan(name, 1, 1), item, backward=backward,
                     dout_contiguous=dout_contiguous)
         for name in ("shift", "im2col"))
-    check_bytes(results + smallest,
-                f"{what} and one output row's work buffers ({smallest} bytes)",
-                arrays, (padding_repr(g), g.padded[1] / g.W))
-    room = _checks.memory_limit() - results
+    limit = _checks.memory_limit()
+    if results + smallest > limit:  # the messages are only made then
+        _too_large(layer, x, results, smallest, backward=backward)
+    room = limit - results
     if max_memory is None:
         return room
     return min(as_int(max_memory, "max_memory", minimum=0), room)
+
+
+def _too_large(layer: Layer, x: np.ndarray, results: int, smallest: int, *,
+               backward: bool) -> None:
+    """Raise the ``ValueError`` that names what makes the call too large."""
+    g, dtype = layer.g, x.dtype
+    w_shape = (layer.F, layer.Cg, *g.kernel)
+    arrays = f"x of shape {(g.N, g.C, g.H, g.W)}"
+    if backward:
+        what = f"the gradients dx {(g.N, g.C, g.H, g.W)}, dw {w_shape}, db {dtype}"
+        check_bytes(results, what, arrays, (f"w of shape {w_shape}", layer.F
+                    * layer.Cg * g.taps / max(1, g.N * g.C * g.H * g.W)))
+    else:
+        what = f"the output {(g.N, layer.F, *g.out)} {dtype}"
+        check_bytes(results, what, arrays, (padding_repr(g), padding_factor(g)),
+                    (f"w of shape {w_shape}", layer.F / max(1, g.C)))
+    check_bytes(results + smallest,
+                f"{what} and one output row's work buffers ({smallest} bytes)",
+                arrays, (padding_repr(g), g.padded[1] / g.W))
