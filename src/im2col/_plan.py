@@ -50,9 +50,10 @@ WIDE_WASTE = 0.1
 #: ``winograd_rule``; float64 took 0.67-0.86x the time of the default
 #: without it on S3 and S4, ``benchmarks/results``), on fewer channels or
 #: 7x7 outputs more. The backward pass uses it only where its buffers take
-#: no more bytes than those of the strategy it replaces: the filters and
-#: their summed gradient, 32 elements per weight, outweigh the columns of
-#: small images of many channels (512 channels at 14x14: 44 MiB against
+#: no more bytes than those of the strategy it replaces, with as many
+#: images per unit as fit them: the filters and their summed gradient, 32
+#: elements per weight, outweigh the columns of small images of many
+#: channels (512 channels at 14x14, two workers: 44 MiB against
 #: ``im2col_t``'s 36; at 256 channels, S4, 13.6 against 15.4). The lower
 #: bounds rest on few layers: 64 channels measured at 56x56 only, 14x14 at
 #: 256 channels only.
@@ -89,7 +90,8 @@ def plan(
     padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
     layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
     :data:`WINOGRAD_PIXELS` output pixels (backward: if it needs no more
-    memory than the choice without it); else ``im2col_t`` for images of
+    memory than the choice without it, on as many images per unit as that
+    memory holds); else ``im2col_t`` for images of
     fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
     layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
     ``wide``; else ``im2col``; with as many images per unit as the
@@ -131,19 +133,32 @@ class _Search:
         self.layer, self.x, self.max_memory = layer, x, max_memory
         self.backward, self.dout_contiguous = backward, dout_contiguous
 
-    def candidates(self, strategy: str | None, workers: int) -> list[str]:
-        """Return the preferred strategy first, then the fallback under a budget."""
+    def candidates(self, strategy: str | None, workers: int
+                   ) -> tuple[list[str], int | None]:
+        """Return the preferred strategy first, then the fallback under a budget.
+
+        With them the images per unit of the preferred one, if it is
+        ``winograd`` in the backward pass (else None: its own share).
+        """
         if strategy is not None:
-            return [strategy]
+            return [strategy], None
         g, layer = self.layer.g, self.layer
-        others = self.without_winograd()
-        if (STRATEGIES["winograd"].unfit(layer, self.x) is None
-                and min(g.C, layer.F) >= WINOGRAD_CHANNELS
-                and g.out[0] * g.out[1] >= WINOGRAD_PIXELS
-                and (not self.backward or self.cost(self.first_plan("winograd", workers))
-                     <= self.cost(self.first_plan(others[0], workers)))):
-            return ["winograd", "im2col", "shift"]
-        return others
+        if (STRATEGIES["winograd"].unfit(layer, self.x) is not None
+                or min(g.C, layer.F) < WINOGRAD_CHANNELS
+                or g.out[0] * g.out[1] < WINOGRAD_PIXELS):
+            return self.without_winograd(), None
+        if not self.backward:
+            return ["winograd", "im2col", "shift"], None
+        # the most images whose buffers take no more than the alternative's
+        bound = self.cost(self.first_plan(self.without_winograd()[0], workers))
+
+        def fits(k: int) -> bool:
+            return self.cost(self.make("winograd", k, g.out[0], workers)) <= bound
+
+        if not fits(1):
+            return self.without_winograd(), None
+        top = self.first_plan("winograd", workers).images
+        return ["winograd", "im2col", "shift"], _largest(fits, top)
 
     def without_winograd(self) -> list[str]:
         """Return the candidates where Winograd's tiles are not used."""
@@ -195,9 +210,9 @@ class _Search:
             if fits(p):
                 return p
             strategy = None  # fall through to the budgeted search
-        names = self.candidates(strategy, workers)
+        names, most = self.candidates(strategy, workers)
         first = names[0]
-        p = self.first_plan(first, workers, images)
+        p = self.first_plan(first, workers, most if images is None else images)
         images = p.images
         if fits(p):
             return p
