@@ -8,9 +8,9 @@ their strided loops. The package instead copies the four phases of the
 band apart (even or odd rows by even or odd columns) and runs every pass as
 one ufunc over whole contiguous arrays (:mod:`im2col._strategies._tiles`).
 
-``winograd_passes`` times both on the units the planner makes for S3 (one
-image, 64 channels, 56x56) and S4 (two images, 256 channels, 14x14), one
-thread, interleaved, and checks that both give the same tiles (to
+``winograd_passes`` times both on a unit of one image of S3 (64 channels,
+56x56) and one of two images of S4 (256 channels, 14x14), one thread,
+interleaved, and checks that both give the same tiles (to
 float32's rounding: ``dout``'s sums of four terms are added in another
 order). The strided
 passes below are kept only as this baseline. Results go to

@@ -289,3 +289,61 @@ def test_small_calls_stay_on_one_thread() -> None:
                     workers=2 if n == 10 else 4).workers
                for back in (False, True)]
         assert got == [fwd, bwd], n
+
+
+# ------------------------------------------------------ Winograd's memory rule
+
+#: Deep 3x3 layers of small images: S4, and twice its channels.
+DEEP = [((32, 256, 14, 14), (256, 256, 3, 3)), ((16, 512, 14, 14), (512, 512, 3, 3))]
+
+
+def _without_winograd(layer: Any, x: np.ndarray, max_memory: Any, *,
+                      backward: bool, workers: int) -> Plan:
+    from unittest import mock
+
+    from im2col import _plan
+    with mock.patch.object(_plan, "WINOGRAD_CHANNELS", 2**62):
+        return plan(layer, x, max_memory, backward=backward, workers=workers)
+
+
+@pytest.mark.parametrize(("xs", "ws"), DEEP)
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_backward_needs_no_more_memory_than_the_plan_it_replaces(
+        xs: Any, ws: Any, workers: int, dtype: Any) -> None:
+    """Winograd's tiles in the backward pass only where their buffers fit in
+    those of the plan chosen without them, on the most images that do."""
+    x, w = np.zeros(xs, dtype), np.zeros(ws, dtype)
+    layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=1)
+    got = plan(layer, x, None, backward=True, workers=workers)
+    alt = _without_winograd(layer, x, None, backward=True, workers=workers)
+
+    def cost(images: int) -> int:
+        p = Plan("winograd", images, got.rows, min(workers, -(-xs[0] // images)))
+        return extra_bytes(layer, p, x.itemsize, backward=True)
+
+    bound = extra_bytes(layer, alt, x.itemsize, backward=True)
+    if got.strategy == "winograd":
+        assert cost(got.images) <= bound
+        assert got.images == xs[0] or cost(got.images + 1) > bound
+    else:
+        assert got == alt
+        assert cost(1) > bound
+    if xs[1] == 256 and dtype == np.float32:  # S4: the tiles fit
+        assert got.strategy == "winograd"
+    if xs[1] == 512:  # the filters' arrays outweigh the columns
+        assert got.strategy != "winograd"
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_a_budget_below_one_image_of_winograd_plans_as_without_it(backward: bool) -> None:
+    """Under a ``max_memory`` too small for one image of Winograd's tiles,
+    the plan is the one made without them, not their fallback on one image."""
+    x, w = np.zeros(DEEP[0][0], np.float32), np.zeros(DEEP[0][1], np.float32)
+    layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=1)
+    one = extra_bytes(layer, Plan("winograd", 1, 14, 1), 4, backward=backward)
+    max_memory = one + OVERHEAD - 1
+    got = plan(layer, x, max_memory, backward=backward, workers=1)
+    assert got.strategy != "winograd"
+    assert got == _without_winograd(layer, x, max_memory, backward=backward, workers=1)
+    assert got.images > 1  # the columns' own search, not one image of a fallback

@@ -215,7 +215,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   per group.
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
 #   filters the package uses Winograd's tiles (S3 and S4 here, both
-#   passes): [When does Winograd pay?](../winograd/) derives them and
+#   passes in float32): [When does Winograd pay?](../winograd/) derives them and
 #   measures when they win, and what their passes over the tiles cost.
 
 # %%

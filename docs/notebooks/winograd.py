@@ -370,10 +370,11 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # the tile at `t` is phase `(a % 2, b % 2)` at `t + (a // 2)*(tw + 1) + b // 2`,
 # so each row of `B.T` is one subtraction or addition of two contiguous
 # runs of the whole array (the plane's last row and column give values no
-# tile reads). The tiles of `dout` (the 2x2 tiles of the filters' gradient)
-# are its four phases, and the other twelve entries sums or differences of
-# two of them. Both ways, one thread, on the units the planner makes for
-# S3 and S4 (`python -m benchmarks.transforms`):
+# tile reads). The transformed 2x2 tiles of `dout` (for the filters'
+# gradient) have its four phases in their corners, and each other entry
+# is the sum or difference of two entries already made. Both ways, one
+# thread, on one image of S3 and on two of S4 (`python -m
+# benchmarks.transforms`):
 
 # %%
 passes = json.loads(Path("benchmarks/results/transforms.json").read_text())

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from . import _run
+from ._budget import budget
 from ._checks import as_array, as_int, same_dtype
 from ._geometry import geometry
 from ._layer import Layer
 from ._limits import conv_inputs, empty_backward, empty_forward
-from ._plan import budget, plan
+from ._plan import plan
 from ._threads import cpus, default_workers
 
 
@@ -239,7 +240,10 @@ def conv2d_backward(
         to one thread while they run) only when the calling thread is the
         process's only Python thread; ``workers=n`` asks for them and the
         limit. Each worker but the first sums its share of ``dw`` apart, so
-        ``dw`` may differ in the last bits with the number of workers.
+        ``dw`` may differ in the last bits with the number of workers; where
+        Winograd's tiles are used, the workers add into one sum in the order
+        they come, so with several workers ``dw`` may also differ in the
+        last bits from one call to the next.
 
     Returns
     -------

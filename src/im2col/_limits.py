@@ -4,7 +4,7 @@ Each public function computes the bytes of what it will create before
 creating it and refuses, through :func:`im2col._checks.check_bytes`, a
 request larger than :func:`im2col._checks.memory_limit`. ``conv2d`` and
 ``conv2d_backward`` plan their work buffers within what the output leaves
-of that limit (:func:`im2col._plan.budget`), so a call that would need more
+of that limit (:func:`im2col._budget.budget`), so a call that would need more
 columns than the machine has runs in smaller units instead of failing.
 """
 

@@ -13,10 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks
-from ._checks import as_int, check_bytes
+from ._checks import as_int
 from ._layer import Layer, Plan
-from ._limits import padding_factor, padding_repr
 from ._strategies import STRATEGIES
 
 #: Bytes set aside from ``max_memory``, per worker, for what a call
@@ -37,9 +35,9 @@ SMALL_IMAGE = 256
 #: when the wide grid adds at most this fraction of GEMM columns,
 #: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
 #: which pays for a few extra columns (the forward pass gains nothing). On
-#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 1.06-1.09x
-#: ``im2col``'s time in float32 (0.96-1.07x in float64), on S3 (4%)
-#: 0.93-0.96x (``benchmarks/results``).
+#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 0.93 to
+#: 1.08 times ``im2col``'s time, no gain (float32 and float64, one and two
+#: threads), on S3 (4%) 0.90-0.92x with two threads (``benchmarks/results``).
 WIDE_WASTE = 0.1
 
 
@@ -47,14 +45,16 @@ WIDE_WASTE = 0.1
 #: 3x3, stride-1 layer with at least this many input channels and filters
 #: and :data:`WINOGRAD_PIXELS` output pixels per image: there it took less
 #: time than the other strategies (float32: ``python -m benchmarks.ideas``,
-#: ``winograd_rule``; float64 took 0.67-0.86x the time of the default
-#: without it on S3 and S4, ``benchmarks/results``), on fewer channels or
-#: 7x7 outputs more. The backward pass uses it only where its buffers take
-#: no more bytes than those of the strategy it replaces, with as many
-#: images per unit as fit them: the filters and their summed gradient, 32
-#: elements per weight, outweigh the columns of small images of many
-#: channels (512 channels at 14x14, two workers: 44 MiB against
-#: ``im2col_t``'s 36; at 256 channels, S4, 13.6 against 15.4). The lower
+#: ``winograd_rule``; in float64 the forward pass took 0.67-0.79x the time
+#: of the choice without it on S3 and S4, ``benchmarks/results``), on fewer
+#: channels or 7x7 outputs more. The backward pass uses it only where its
+#: buffers take no more bytes than those of the strategy it replaces, on
+#: the most images per unit that keep it so: the transformed filters and
+#: their summed gradient, 16 + 16 elements per filter and channel against
+#: 9 weights, outweigh the columns of small images of many channels (512
+#: channels at 14x14, two workers: 44 MiB against ``im2col_t``'s 36; at 256
+#: channels, S4, 13.6 against 15.4 in float32; in float64, where the
+#: columns' units hold half the images, S4 keeps ``im2col_t``). The lower
 #: bounds rest on few layers: 64 channels measured at 56x56 only, 14x14 at
 #: 256 channels only.
 WINOGRAD_CHANNELS = 64
@@ -89,9 +89,10 @@ def plan(
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
     padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
     layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
-    :data:`WINOGRAD_PIXELS` output pixels (backward: if it needs no more
-    memory than the choice without it, on as many images per unit as that
-    memory holds); else ``im2col_t`` for images of
+    :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
+    ``max_memory`` (backward: if it needs no more memory than the choice
+    without it, on the most images per unit that keep it so); else
+    ``im2col_t`` for images of
     fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
     layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
     ``wide``; else ``im2col``; with as many images per unit as the
@@ -133,32 +134,36 @@ class _Search:
         self.layer, self.x, self.max_memory = layer, x, max_memory
         self.backward, self.dout_contiguous = backward, dout_contiguous
 
-    def candidates(self, strategy: str | None, workers: int
+    def candidates(self, strategy: str | None, workers: int, budget: int | None
                    ) -> tuple[list[str], int | None]:
         """Return the preferred strategy first, then the fallback under a budget.
 
         With them the images per unit of the preferred one, if it is
         ``winograd`` in the backward pass (else None: its own share).
+        Winograd's tiles come first only where one image of them fits
+        ``budget``; after them, what would have been chosen without them.
         """
         if strategy is not None:
             return [strategy], None
         g, layer = self.layer.g, self.layer
+        others = self.without_winograd()
+
+        def cost(k: int) -> int:
+            return self.cost(self.make("winograd", k, g.out[0], workers))
+
         if (STRATEGIES["winograd"].unfit(layer, self.x) is not None
                 or min(g.C, layer.F) < WINOGRAD_CHANNELS
-                or g.out[0] * g.out[1] < WINOGRAD_PIXELS):
-            return self.without_winograd(), None
+                or g.out[0] * g.out[1] < WINOGRAD_PIXELS
+                or (budget is not None and cost(1) > budget)):
+            return others, None
         if not self.backward:
-            return ["winograd", "im2col", "shift"], None
+            return ["winograd", *others], None
         # the most images whose buffers take no more than the alternative's
-        bound = self.cost(self.first_plan(self.without_winograd()[0], workers))
-
-        def fits(k: int) -> bool:
-            return self.cost(self.make("winograd", k, g.out[0], workers)) <= bound
-
-        if not fits(1):
-            return self.without_winograd(), None
+        bound = self.cost(self.first_plan(others[0], workers))
+        if cost(1) > bound:
+            return others, None
         top = self.first_plan("winograd", workers).images
-        return ["winograd", "im2col", "shift"], _largest(fits, top)
+        return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
     def without_winograd(self) -> list[str]:
         """Return the candidates where Winograd's tiles are not used."""
@@ -210,7 +215,7 @@ class _Search:
             if fits(p):
                 return p
             strategy = None  # fall through to the budgeted search
-        names, most = self.candidates(strategy, workers)
+        names, most = self.candidates(strategy, workers, budget)
         first = names[0]
         p = self.first_plan(first, workers, most if images is None else images)
         images = p.images
@@ -248,52 +253,3 @@ def _largest(fits: Callable[[int], bool], top: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-def budget(layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
-           dout_contiguous: bool = True, workers: Any = None) -> int:
-    """Check the results' bytes and return the work buffers' budget.
-
-    The results and the smallest plan (one output row of one image) must
-    fit :func:`memory_limit` together; the work buffers are then planned
-    within ``max_memory`` and what the results leave of the limit.
-    ``workers`` is checked here too, so that an empty call checks it.
-    """
-    if workers is not None:
-        as_int(workers, "workers", minimum=1)
-    g, item = layer.g, x.itemsize
-    if backward:
-        results = (g.N * g.C * g.H * g.W + layer.F * layer.Cg * g.taps
-                   + layer.F) * item
-    else:
-        results = g.N * layer.F * g.out[0] * g.out[1] * item
-    smallest = min(
-        extra_bytes(layer, Plan(name, 1, 1), item, backward=backward,
-                    dout_contiguous=dout_contiguous)
-        for name in ("shift", "im2col"))
-    limit = _checks.memory_limit()
-    if results + smallest > limit:  # the messages are only made then
-        _too_large(layer, x, results, smallest, backward=backward)
-    room = limit - results
-    if max_memory is None:
-        return room
-    return min(as_int(max_memory, "max_memory", minimum=0), room)
-
-
-def _too_large(layer: Layer, x: np.ndarray, results: int, smallest: int, *,
-               backward: bool) -> None:
-    """Raise the ``ValueError`` that names what makes the call too large."""
-    g, dtype = layer.g, x.dtype
-    w_shape = (layer.F, layer.Cg, *g.kernel)
-    arrays = f"x of shape {(g.N, g.C, g.H, g.W)}"
-    if backward:
-        what = f"the gradients dx {(g.N, g.C, g.H, g.W)}, dw {w_shape}, db {dtype}"
-        check_bytes(results, what, arrays, (f"w of shape {w_shape}", layer.F
-                    * layer.Cg * g.taps / max(1, g.N * g.C * g.H * g.W)))
-    else:
-        what = f"the output {(g.N, layer.F, *g.out)} {dtype}"
-        check_bytes(results, what, arrays, (padding_repr(g), padding_factor(g)),
-                    (f"w of shape {w_shape}", layer.F / max(1, g.C)))
-    check_bytes(results + smallest,
-                f"{what} and one output row's work buffers ({smallest} bytes)",
-                arrays, (padding_repr(g), g.padded[1] / g.W))

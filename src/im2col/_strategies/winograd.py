@@ -13,7 +13,8 @@ input gradient is the correlation of ``dout`` padded by 2 with the filters
 turned by 180 degrees and transposed, by F(2x2, 3x3); the filters' gradient
 is F(3x3, 2x2) on the input tiles already transformed for it and on 2x2
 tiles of ``dout``, summed over the unit's tiles in 16 GEMMs ``(F, tiles) @
-(tiles, C)`` and over the worker's units, then transformed back once.
+(tiles, C)`` and over every worker's units into one shared sum (each
+addition holds a lock), then transformed back once, after all workers.
 
 Its float32 error is of the order of ``im2col``'s (the transforms add and
 subtract, and halve); larger tiles (F(4x4, 3x3)) multiply fewer times but
@@ -23,6 +24,7 @@ so they are not offered.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -47,6 +49,16 @@ from ._tiles import (
 _SUM = threading.Lock()
 
 
+def _new_lock() -> None:
+    """In a forked child, a lock some thread of the parent held stays held: make a new one."""
+    global _SUM
+    _SUM = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock)
+
+
 class Winograd(Strategy):
     """F(2x2, 3x3) forward and for the input gradient, F(3x3, 2x2) for the filters'."""
 
@@ -64,8 +76,8 @@ class Winograd(Strategy):
                 dout_contiguous: bool) -> Buffers:
         """Declare the tile-aligned padded band, the filters, ``V`` and ``M``.
 
-        Backward also ``dout`` padded by 2, tile-aligned, and the filters'
-        gradient in the transformed domain and back.
+        Backward also ``dout`` padded by 2, tile-aligned, a product of the
+        filters' gradient and their sum over every worker (shared).
         """
         g, C, F = layer.g, layer.g.C, layer.F
         th, tw = tiles(rows), tiles(g.out[1])
