@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,9 +75,11 @@ def test_winograd_gives_the_loop_results(
                       **tolerance(dtype))
 
 
-def test_float32_error_is_that_of_im2col() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_float32_error_is_that_of_im2col(workers: int) -> None:
     """On a 64-channel 3x3 layer the float32 error of the output and of
-    both gradients is within 2x of ``im2col``'s."""
+    both gradients is within 2x of ``im2col``'s, on one worker (two images
+    per unit) and on two (one each)."""
     x = random_array(0, (2, 64, 28, 28), np.float32)
     w = random_array(1, (64, 64, 3, 3), np.float32)
     dout = random_array(2, (2, 64, 28, 28), np.float32)
@@ -85,8 +88,9 @@ def test_float32_error_is_that_of_im2col() -> None:
     exact_grads = conv2d_backward(dout.astype(np.float64), x64, w64, padding=1)[:2]
 
     def errors(strategy: str) -> list[float]:
-        out = _conv._forward(x, w, padding=1, strategy=strategy)
-        grads = _conv._backward(dout, x, w, padding=1, strategy=strategy)[:2]
+        out = _conv._forward(x, w, padding=1, strategy=strategy, workers=workers)
+        grads = _conv._backward(dout, x, w, padding=1, strategy=strategy,
+                                workers=workers)[:2]
         return [float(np.abs(a - e).max())
                 for a, e in zip((out, *grads), (exact, *exact_grads))]
 

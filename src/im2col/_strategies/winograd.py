@@ -129,7 +129,7 @@ class Winograd(Strategy):
         dpad[:, :, 2 + r :] = 0  # rows below a shorter band
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
-        tile_products(dd, vv, bufs["mw"], bufs["acc"], _SUM)
+        tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _SUM)
         dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
         correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
                   add=True)
