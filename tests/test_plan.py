@@ -347,3 +347,21 @@ def test_a_budget_below_one_image_of_winograd_plans_as_without_it(backward: bool
     assert got.strategy != "winograd"
     assert got == _without_winograd(layer, x, max_memory, backward=backward, workers=1)
     assert got.images > 1  # the columns' own search, not one image of a fallback
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bias_added_by_the_gemm_is_counted(workers: int) -> None:
+    """With a bias, ``im2col``'s columns have a row of ones per image and the
+    filters a column for the bias, made once: both are in the cost."""
+    from dataclasses import replace
+
+    x, w, b, _ = conv_arrays((4, 3, 10, 10), (5, 3, 3, 3), padding=1)
+    layer = _layer(x, w, {"padding": 1})
+    p = Plan("im2col", 2, 10, workers)
+    plain = extra_bytes(layer, p, x.itemsize, backward=False)
+    biased = extra_bytes(replace(layer, b=b), p, x.itemsize, backward=False)
+    pixels = 2 * 10 * 10
+    assert biased - plain == (workers * pixels + 5 * (27 + 1)) * x.itemsize
+    # the backward pass has no bias to add
+    assert extra_bytes(replace(layer, b=b), p, x.itemsize, backward=True) == extra_bytes(
+        layer, p, x.itemsize, backward=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from im2col import _conv, _threads, conv2d, conv2d_backward
+from im2col import _conv, _threads, conv2d, conv2d_backward, peak_memory
 from tests import reference as ref
 from tests.strategies import assert_each_close, threads_for_tiny_calls
 
@@ -42,9 +42,9 @@ def test_default_leaves_blas_alone_beside_other_threads(
     seen: list[list[int]] = []
     real = _threads.run
 
-    def watching(tasks: list[Any]) -> list[Any]:
+    def watching(tasks: list[Any], **kwargs: Any) -> list[Any]:
         seen.append(blas_threads())
-        return real(tasks)
+        return real(tasks, **kwargs)
 
     monkeypatch.setattr(_threads, "run", watching)
     stop = threading.Event()
@@ -187,8 +187,9 @@ def test_a_fork_during_a_call_leaves_the_child_blas_unlimited() -> None:
 
 
 def test_blas_is_primed_once_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first call with several workers makes one GEMM on the caller's
-    thread before the workers start, and no later call does."""
+    """The first call whose buffers are at least the priming product's makes
+    that GEMM on the caller's thread before the workers start; no smaller
+    call before it and no call after it does."""
     monkeypatch.setattr(_threads._state, "primed", False)
     seen: list[str] = []
     real = np.matmul
@@ -199,10 +200,24 @@ def test_blas_is_primed_once_on_the_calling_thread(monkeypatch: pytest.MonkeyPat
         return real(a, *args, **kwargs)
 
     monkeypatch.setattr(_threads.np, "matmul", spy)
-    x, w = np.ones((6, 2, 8, 8)), np.ones((3, 2, 3, 3))
+    small = np.ones((6, 2, 8, 8)), np.ones((3, 2, 3, 3))
+    large = np.ones((8, 16, 32, 32)), np.ones((8, 16, 3, 3))  # 2 x 8 images of columns
     before = blas_threads()
     with threads_for_tiny_calls():
+        conv2d(*small, padding=1, workers=2)
+        assert seen == []
         for _ in range(2):
-            conv2d(x, w, padding=1, workers=2)
+            conv2d(*large, padding=1, workers=2)
     assert seen == [threading.current_thread().name]
     assert blas_threads() == before
+
+
+def test_the_first_call_of_a_process_keeps_to_max_memory(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-time work of a process's first call (priming BLAS) does not
+    raise its peak above ``max_memory``."""
+    monkeypatch.setattr(_threads._state, "primed", False)
+    x, w = np.ones((128, 8, 32, 32), np.float32), np.ones((16, 8, 3, 3), np.float32)
+    for budget in (300_000, 600_000):
+        out, peak = peak_memory(conv2d, x, w, padding=1, max_memory=budget)
+        assert peak - out.nbytes <= budget

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -200,8 +201,9 @@ def as_array(x: Any, name: str, ndim: int, *, float_only: bool = True) -> np.nda
     (a non-native byte order is converted, one copy); else any numeric dtype
     or bool, kept as it is.
     """
-    if isinstance(x, np.ma.MaskedArray):
-        masked = int(np.count_nonzero(np.ma.getmaskarray(x)))
+    ma = sys.modules.get("numpy.ma")  # no MaskedArray exists before it is imported
+    if ma is not None and isinstance(x, ma.MaskedArray):
+        masked = int(np.count_nonzero(ma.getmaskarray(x)))
         raise TypeError(
             f"{name} is a numpy.ma.MaskedArray with {masked} of "
             f"{x.size} elements masked, and a convolution has no rule for a "

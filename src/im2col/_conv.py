@@ -10,6 +10,7 @@ on the workers of :mod:`im2col._threads`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -197,6 +198,7 @@ def _forward(
         same_dtype(x=x, b=b)
         if b.shape != (layer.F,):
             raise ValueError(f"b must have shape ({layer.F},), got {b.shape}")
+        layer = replace(layer, b=b)
     g = layer.g
     max_memory = budget(layer, x, max_memory, backward=False, workers=workers)
     if (empty := empty_forward(layer, b, x.dtype)) is not None:
@@ -204,7 +206,7 @@ def _forward(
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
              images=images, workers=workers_of(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
-    _run.forward(x, layer, b, p, out)
+    _run.forward(x, layer, p, out)
     return out.reshape(g.N, layer.F, *g.out)
 
 

@@ -25,6 +25,8 @@ class Layer:
     w: np.ndarray
     #: Bytes of the C-ordered copy of the filters made by the call, if any.
     w_copy: int = 0
+    #: The checked bias of a forward call, if it has one.
+    b: np.ndarray | None = None
 
     @property
     def Cg(self) -> int:  # noqa: N802

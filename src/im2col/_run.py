@@ -19,16 +19,17 @@ import numpy as np
 from . import _threads
 from ._geometry import Geometry
 from ._layer import Layer, Plan
+from ._plan import extra_bytes
 from ._strategies import STRATEGIES
 from ._strategies._base import allocate
 
 
-def forward(x: np.ndarray, layer: Layer, b: np.ndarray | None, plan: Plan,
-            out: np.ndarray) -> None:
-    """Write the convolution of ``x`` into ``out`` ``(N, F, oh*ow)``."""
+def forward(x: np.ndarray, layer: Layer, plan: Plan, out: np.ndarray) -> None:
+    """Write the convolution of ``x`` (plus ``layer.b``) into ``out`` ``(N, F, oh*ow)``."""
     shared = shared_buffers(layer, plan, x, backward=False)
-    _threads.run([partial(_forward_share, x, layer, b, plan, out, shared, lo, hi)
-                  for lo, hi in plan.shares(layer.g)])
+    _threads.run([partial(_forward_share, x, layer, plan, out, shared, lo, hi)
+                  for lo, hi in plan.shares(layer.g)],
+                 buffer_bytes=own_bytes(layer, plan, x, shared, backward=False))
 
 
 def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
@@ -45,11 +46,21 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     shared = shared_buffers(layer, plan, x, backward=True,
                             dout_contiguous=dout.flags.c_contiguous)
     _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
-                          shared, *shares[k]) for k in range(len(shares))])
+                          shared, *shares[k]) for k in range(len(shares))],
+                 buffer_bytes=own_bytes(layer, plan, x, shared, backward=True,
+                                        dout_contiguous=dout.flags.c_contiguous))
     if private:
         for d in dws[1:]:
             dw += d
     STRATEGIES[plan.strategy].finish(shared, layer, dw)
+
+
+def own_bytes(layer: Layer, plan: Plan, x: np.ndarray, shared: dict[str, np.ndarray],
+              *, backward: bool, dout_contiguous: bool = True) -> int:
+    """Bytes the workers will allocate for themselves (the ``shared`` ones made)."""
+    return extra_bytes(layer, plan, x.itemsize, backward=backward,
+                       dout_contiguous=dout_contiguous) - sum(
+                           a.nbytes for a in shared.values())
 
 
 def shared_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
@@ -78,9 +89,8 @@ def worker_buffers(layer: Layer, plan: Plan, x: np.ndarray, *, backward: bool,
     return {**own, **shared}
 
 
-def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
-                   plan: Plan, out: np.ndarray, shared: dict[str, np.ndarray],
-                   lo: int, hi: int) -> None:
+def _forward_share(x: np.ndarray, layer: Layer, plan: Plan, out: np.ndarray,
+                   shared: dict[str, np.ndarray], lo: int, hi: int) -> None:
     """Write images ``[lo, hi)`` of the convolution into ``out``."""
     g, strategy = layer.g, STRATEGIES[plan.strategy]
     bufs = worker_buffers(layer, plan, x, backward=False, shared=shared)
@@ -91,8 +101,8 @@ def _forward_share(x: np.ndarray, layer: Layer, b: np.ndarray | None,
                   r0 + g.band_height(y1 - y0))
         o = out[n0:n1, :, y0 * ow : y1 * ow]
         strategy.forward(bufs, layer, xp, o)
-        if b is not None:
-            o += b[:, None]
+        if layer.b is not None and not strategy.adds_bias(layer):
+            o += layer.b[:, None]
 
 
 def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,

@@ -135,6 +135,8 @@ if hasattr(os, "register_at_fork"):
 #: Side of the square GEMM :func:`_prime_blas` makes: on the benchmark
 #: machine a 128x128 product was not enough for every layer tried.
 PRIME_SIZE = 256
+#: Bytes of the priming product's two arrays.
+PRIME_BYTES = 2 * PRIME_SIZE * PRIME_SIZE * 4
 
 
 def _prime_blas() -> None:
@@ -145,6 +147,9 @@ def _prime_blas() -> None:
     markedly slower, so a fresh process that only convolved ran slower than
     one that had made a large product before. This 256x256 float32 product
     takes about a millisecond, once per process, and changes no setting.
+    Its arrays (:data:`PRIME_BYTES`) are freed before the call's own buffers
+    are made, so :func:`run` primes only for calls whose buffers are at
+    least as large: then it adds nothing to the call's peak memory.
     """
     if not _state.primed:
         a = np.ones((PRIME_SIZE, PRIME_SIZE), np.float32)
@@ -152,14 +157,16 @@ def _prime_blas() -> None:
         _state.primed = True
 
 
-def run(tasks: list[Callable[[], T]]) -> list[T]:
+def run(tasks: list[Callable[[], T]], *, buffer_bytes: int = 0) -> list[T]:
     """Run ``tasks`` at once: the first on this thread, the rest on the pool.
 
     BLAS is single-threaded while more than one task runs. Every task
     submitted has finished when this returns or raises; the first error
-    (the calling thread's first) is raised.
+    (the calling thread's first) is raised. ``buffer_bytes``, what the tasks
+    will allocate, says whether BLAS may be primed first (:func:`_prime_blas`).
     """
-    _prime_blas()
+    if buffer_bytes >= PRIME_BYTES:
+        _prime_blas()
     if len(tasks) == 1:
         return [tasks[0]()]
     with _one_blas_thread():

@@ -72,6 +72,10 @@ class Strategy:
         """Column elements of one whole image, by which units are sized."""
         return layer.K * layer.g.out[0] * layer.g.out[1]
 
+    def adds_bias(self, layer: Layer) -> bool:
+        """Whether :meth:`forward` adds ``layer.b`` itself (else the caller adds it after)."""
+        return False
+
     def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
               backward: bool) -> None:
         """Fill the ``shared`` buffers (the filters), once per call."""

@@ -1,7 +1,11 @@
 """``im2col``: columns ``(n, C*kh*kw, rows*ow)``, one GEMM per image.
 
 Each image's ``(F, rows*ow)`` product *is* its NCHW output slice, so
-nothing is transposed. The default for images of many output pixels.
+nothing is transposed. The default for images of many output pixels. With
+a bias and one group, the columns have a last row of ones and the filters
+a last column holding the bias, so the GEMM adds it: no second pass over
+the output (on S2 the pass took a third as long as the GEMM,
+``python -m benchmarks.ideas``, ``bias``).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._columns import add_taps
+from .._compat import reshape_view
 from .._layer import Layer
 from .._view import windows
 from . import _base
@@ -20,30 +25,53 @@ class Im2col(Strategy):
 
     name = "im2col"
 
+    def adds_bias(self, layer: Layer) -> bool:
+        """With one group and a bias: the GEMM adds it, by a row of ones."""
+        return layer.b is not None and layer.groups == 1
+
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Declare the padded band, columns, the ``dw`` product and ``dout``."""
+        """Declare the padded band, columns, the ``dw`` product and ``dout``.
+
+        With a bias it adds, a row of ones under the columns and the
+        filters with the bias beside them (shared).
+        """
+        ones = self.adds_bias(layer) and not backward
         return {**_base.padded_input(layer, n, rows),
-                "cols": Buffer((n, layer.K, rows * layer.g.out[1])),
+                "cols": Buffer((n, layer.K + ones, rows * layer.g.out[1])),
+                **({"wb": Buffer((layer.F, layer.K + 1), shared=True)} if ones else {}),
                 **_base.dw_product(layer, backward),
                 **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
+    def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
+              backward: bool) -> None:
+        """Lay out the filters with the bias as their last column, if it is added here."""
+        if "wb" in bufs and layer.b is not None:
+            bufs["wb"][:, :-1] = layer.w2[0]
+            bufs["wb"][:, -1] = layer.b
+
     def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray) -> np.ndarray:
-        """Copy the band's windows into the ``(m, K, r*ow)`` columns."""
+        """Copy the band's windows into the ``(m, K, r*ow)`` columns (and the ones below)."""
         g = layer.g
         view = windows(xp, g.kernel, g.stride, g.dilation)
         m, r, ow = view.shape[3:]
         c = bufs["cols"][:m, :, : r * ow]
-        np.copyto(c.reshape(m, g.C, *g.kernel, r, ow),
+        np.copyto(reshape_view(c[:, : layer.K], (m, g.C, *g.kernel, r, ow)),
                   view.transpose(3, 0, 1, 2, 4, 5))
+        if c.shape[1] > layer.K:
+            c[:, layer.K] = 1
         return c
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
-        """One GEMM per group straight into the output slice."""
-        _base.group_gemms(layer, self.columns(bufs, layer, xp), o)
+        """One GEMM per group straight into the output slice (bias included, if it fits)."""
+        c = self.columns(bufs, layer, xp)
+        if "wb" in bufs:
+            np.matmul(bufs["wb"], c, out=o)
+        else:
+            _base.group_gemms(layer, c, o)
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,

@@ -22,6 +22,10 @@ class Im2colT(Im2col):
     name = "im2col_t"
     target_bytes = 8 * 2**20  # its one GEMM per unit wants wider units
 
+    def adds_bias(self, layer: Layer) -> bool:
+        """No: the caller adds it."""
+        return False
+
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
         """Declare the padded band, columns, product (or ``dout``), ``dw`` product."""
