@@ -117,7 +117,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.dropin
 	$(BIN)/python -m benchmarks.ideas
 	$(BIN)/python -m benchmarks.winograd
-	$(BIN)/python -m benchmarks.transforms
+	$(BIN)/python -m benchmarks.passes
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules

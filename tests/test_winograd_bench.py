@@ -106,11 +106,20 @@ def test_the_benchmark_runs_every_method_and_tabulates_it() -> None:
 
 def test_the_strided_transforms_baseline_makes_the_packages_tiles(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``benchmarks.transforms`` times the same tiles both ways (one round, tiny units)."""
-    from benchmarks import transforms
+    """``benchmarks.passes`` times the same tiles both ways (one round, tiny units)."""
+    from benchmarks import passes as transforms
 
     monkeypatch.setattr(transforms, "UNITS", {"odd": (2, 3, 7), "even": (1, 4, 8)})
     rows = transforms.winograd_passes(rounds=1)
     assert [r["same"] for r in rows] == [True, True]
     assert set(rows[0]["ms"]) == {"input, strided", "input, contiguous",
                                   "dout, strided", "dout, contiguous"}
+
+
+def test_the_bias_benchmark_adds_the_same_bias_both_ways() -> None:
+    """``benchmarks.passes.bias``: after the GEMM and inside it (one round)."""
+    from benchmarks import passes
+
+    res = passes.bias(rounds=1, images=2)
+    assert res["same"]
+    assert set(res["ms"]) == {"GEMM alone", "GEMM, then the bias", "GEMM with the bias inside"}

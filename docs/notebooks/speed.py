@@ -213,6 +213,10 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   orientation were both measured, and neither is shipped.
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
+# - *The bias.* Added by a second pass over the output, it costs a
+#   fraction of a small layer's GEMM; `im2col` adds it inside the GEMM
+#   instead, with a row of ones under the columns and the bias beside the
+#   filters (`python -m benchmarks.passes`, printed below).
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
 #   filters the package uses Winograd's tiles (S3 and S4 here, both
 #   passes in float32): [When does Winograd pay?](../winograd/) derives them and
@@ -243,6 +247,13 @@ g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
       f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
       "the time of one per group")
+bias = json.loads(Path("benchmarks/results/passes.json").read_text())["bias"]
+t = bias["ms"]
+assert bias["same"]  # both give the same output
+print(f"S2, {bias['images']} images, one thread: the bias added after the GEMM "
+      f"took {(t['GEMM, then the bias'] - t['GEMM alone']) / t['GEMM alone']:.0%} "
+      f"of the GEMM's time; inside it, "
+      f"{(t['GEMM with the bias inside'] - t['GEMM alone']) / t['GEMM alone']:.0%}")
 print(f"Measured on {ideas['machine']}.")
 
 # %% [markdown]

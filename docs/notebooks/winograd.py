@@ -374,10 +374,10 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # gradient) have its four phases in their corners, and each other entry
 # is the sum or difference of two entries already made. Both ways, one
 # thread, on one image of S3 and on two of S4 (`python -m
-# benchmarks.transforms`):
+# benchmarks.passes`):
 
 # %%
-passes = json.loads(Path("benchmarks/results/transforms.json").read_text())
+passes = json.loads(Path("benchmarks/results/passes.json").read_text())
 rows = ["| unit | input tiles, strided | contiguous | dout's tiles, strided | contiguous |",
         "| --- | --- | --- | --- | --- |"]
 for r in passes["winograd_passes"]:

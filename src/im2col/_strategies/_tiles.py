@@ -113,7 +113,7 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
     is one ufunc over whole contiguous arrays (a plane's last row and
     column give values that are never read) and only finished tiles are
     copied into ``V``. Strided operands took 1.8 to 1.9 times as long
-    (``python -m benchmarks.transforms``).
+    (``python -m benchmarks.passes``).
     """
     n, c = band.shape[:2]
     h1, w1 = th + 1, tw + 1

@@ -4,8 +4,8 @@ Each image's ``(F, rows*ow)`` product *is* its NCHW output slice, so
 nothing is transposed. The default for images of many output pixels. With
 a bias and one group, the columns have a last row of ones and the filters
 a last column holding the bias, so the GEMM adds it: no second pass over
-the output (on S2 the pass took a third as long as the GEMM,
-``python -m benchmarks.ideas``, ``bias``).
+the output (on a unit of S2 that pass took a third as long as the GEMM:
+``python -m benchmarks.passes``, ``bias``).
 """
 
 from __future__ import annotations

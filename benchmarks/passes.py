@@ -1,20 +1,24 @@
-"""Winograd's transforms with strided or contiguous operands: ``python -m benchmarks.transforms``.
+"""Passes over the data besides the GEMMs, two ways each: ``python -m benchmarks.passes``.
 
-The ``winograd`` strategy spends much of its time outside its GEMMs, in
-the passes of ``B.T`` over the input tiles (both passes) and of ``G2`` over
-the tiles of ``dout`` (the filters' gradient). Written the obvious way,
-those passes read every other element of a row: NumPy's ufuncs then run
-their strided loops. The package instead copies the four phases of the
-band apart (even or odd rows by even or odd columns) and runs every pass as
-one ufunc over whole contiguous arrays (:mod:`im2col._strategies._tiles`).
+- ``winograd_passes``: the ``winograd`` strategy spends much of its time
+  outside its GEMMs, in the passes of ``B.T`` over the input tiles (both
+  passes) and of ``G2`` over the tiles of ``dout`` (the filters' gradient).
+  Written the obvious way, those passes read every other element of a row:
+  NumPy's ufuncs then run their strided loops. The package instead copies
+  the four phases of the band apart (even or odd rows by even or odd
+  columns) and runs every pass as one ufunc over whole contiguous arrays
+  (:mod:`im2col._strategies._tiles`). Both are timed on a unit of one image
+  of S3 (64 channels, 56x56) and one of two images of S4 (256 channels,
+  14x14), with a check that both give the same tiles (to float32's
+  rounding: ``dout``'s sums of four terms are added in another order). The
+  strided passes below are kept only as this baseline.
+- ``bias``: the GEMM of a unit of S2 (50 images) then the bias added by a
+  second pass over its output, against one GEMM on columns with a row of
+  ones and filters with the bias beside them (``im2col``'s way), with a
+  check that both give the same output to float32's rounding.
 
-``winograd_passes`` times both on a unit of one image of S3 (64 channels,
-56x56) and one of two images of S4 (256 channels, 14x14), one thread,
-interleaved, and checks that both give the same tiles (to
-float32's rounding: ``dout``'s sums of four terms are added in another
-order). The strided
-passes below are kept only as this baseline. Results go to
-``benchmarks/results/transforms.json``; ``--quick`` runs fewer rounds and
+One thread, calls interleaved. Results go to
+``benchmarks/results/passes.json``; ``--quick`` runs fewer rounds and
 writes nothing.
 """
 
@@ -31,7 +35,7 @@ from benchmarks import harness as hs
 from im2col._compat import reshape_view
 from im2col._strategies import _tiles
 
-RESULTS = Path(__file__).parent / "results" / "transforms.json"
+RESULTS = Path(__file__).parent / "results" / "passes.json"
 #: name: (images per unit, channels = filters, height = width)
 UNITS = {"S3": (1, 64, 56), "S4": (2, 256, 14)}
 
@@ -107,12 +111,44 @@ def _unit(name: str, n: int, c: int, hw: int, rounds: int,
     return {"layer": name, "images": n, "channels": c, "size": hw, "same": same, "ms": ms}
 
 
+def bias(rounds: int, images: int = 50) -> dict[str, Any]:
+    """Milliseconds of S2's unit GEMM with the bias added after it or inside it."""
+    rng = np.random.default_rng(0)
+    F, K, P = 25, 27, 16 * 16  # S2: 25 filters of 3x3x3, 16x16 outputs
+    w2 = rng.standard_normal((F, K), dtype=np.float32)
+    b = rng.standard_normal(F, dtype=np.float32)
+    cols = rng.standard_normal((images, K + 1, P), dtype=np.float32)
+    cols[:, K] = 1
+    wb = np.concatenate([w2, b[:, None]], axis=1)
+    out, folded = (np.empty((images, F, P), np.float32) for _ in range(2))
+
+    def after() -> None:
+        np.matmul(w2, cols[:, :K], out=out)
+        np.add(out, b[:, None], out=out)
+
+    def inside() -> None:
+        np.matmul(wb, cols, out=folded)
+
+    after()
+    inside()
+    same = bool(np.allclose(out, folded, rtol=1e-5, atol=1e-5))
+    fns = {"GEMM alone": lambda: np.matmul(w2, cols[:, :K], out=out),
+           "GEMM, then the bias": after, "GEMM with the bias inside": inside}
+    with hs.threads(1, None):
+        stats = hs.time_interleaved(fns, rounds)
+    ms = {k: v["median"] * 1e3 for k, v in stats.items()}
+    print(f"S2, {images} images, one thread: " + ", ".join(
+        f"{k} {v:.3f} ms" for k, v in ms.items()) + f"; same output: {same}")
+    return {"images": images, "same": same, "ms": ms}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    rounds = 3 if args.quick else 15
     result = {"machine": hs.machine_label(hs.machine(), 1),
-              "winograd_passes": winograd_passes(3 if args.quick else 15)}
+              "winograd_passes": winograd_passes(rounds), "bias": bias(rounds * 3)}
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
