@@ -112,7 +112,7 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
     own index plus ``(a // 2) * (tw + 1) + b // 2``, so each pass of ``B.T``
     is one ufunc over whole contiguous arrays (a plane's last row and
     column give values that are never read) and only finished tiles are
-    copied into ``V``. Strided operands took 1.8 to 1.9 times as long
+    copied into ``V``. Strided operands took 1.8 to 2 times as long
     (``python -m benchmarks.passes``).
     """
     n, c = band.shape[:2]
