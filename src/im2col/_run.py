@@ -29,7 +29,7 @@ def forward(x: np.ndarray, layer: Layer, plan: Plan, out: np.ndarray) -> None:
     shared = shared_buffers(layer, plan, x, backward=False)
     _threads.run([partial(_forward_share, x, layer, plan, out, shared, lo, hi)
                   for lo, hi in plan.shares(layer.g)],
-                 buffer_bytes=own_bytes(layer, plan, x, shared, backward=False))
+                 buffer_bytes=partial(own_bytes, layer, plan, x, shared, backward=False))
 
 
 def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
@@ -40,19 +40,19 @@ def backward(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     the first sums into its own ``dw``, added to ``dw`` at the end, if the
     strategy's ``private_dw`` says so.
     """
-    shares = plan.shares(layer.g)
-    private = STRATEGIES[plan.strategy].private_dw
+    shares, strategy = plan.shares(layer.g), STRATEGIES[plan.strategy]
+    private, contiguous = strategy.private_dw, dout.flags.c_contiguous
     dws = [dw, *(np.zeros_like(dw) if private else dw for _ in shares[1:])]
     shared = shared_buffers(layer, plan, x, backward=True,
-                            dout_contiguous=dout.flags.c_contiguous)
+                            dout_contiguous=contiguous)
     _threads.run([partial(_backward_share, dout, x, layer, plan, dx, dws[k],
                           shared, *shares[k]) for k in range(len(shares))],
-                 buffer_bytes=own_bytes(layer, plan, x, shared, backward=True,
-                                        dout_contiguous=dout.flags.c_contiguous))
+                 buffer_bytes=partial(own_bytes, layer, plan, x, shared, backward=True,
+                                      dout_contiguous=contiguous))
     if private:
         for d in dws[1:]:
             dw += d
-    STRATEGIES[plan.strategy].finish(shared, layer, dw)
+    strategy.finish(shared, layer, dw)
 
 
 def own_bytes(layer: Layer, plan: Plan, x: np.ndarray, shared: dict[str, np.ndarray],

@@ -43,6 +43,7 @@ class _State:
         self.pool: ThreadPoolExecutor | None = None
         self.threads: set[threading.Thread] = set()  # the pool's
         self.primed = False  # see _prime_blas
+        self.summing = threading.Lock()  # see summing
 
 
 _state = _State()
@@ -157,15 +158,26 @@ def _prime_blas() -> None:
         _state.primed = True
 
 
-def run(tasks: list[Callable[[], T]], *, buffer_bytes: int = 0) -> list[T]:
+def summing() -> threading.Lock:
+    """Return the lock a call's workers hold while adding into a sum they share.
+
+    It is the process's (a forked child gets a new one, as it does a new
+    pool), so calls from several threads also take turns at their sums.
+    """
+    return _state.summing
+
+
+def run(tasks: list[Callable[[], T]], *,
+        buffer_bytes: Callable[[], int] = lambda: 0) -> list[T]:
     """Run ``tasks`` at once: the first on this thread, the rest on the pool.
 
     BLAS is single-threaded while more than one task runs. Every task
     submitted has finished when this returns or raises; the first error
-    (the calling thread's first) is raised. ``buffer_bytes``, what the tasks
-    will allocate, says whether BLAS may be primed first (:func:`_prime_blas`).
+    (the calling thread's first) is raised. ``buffer_bytes`` returns what the
+    tasks will allocate, which says whether BLAS may be primed first
+    (:func:`_prime_blas`); it is asked only until BLAS has been primed.
     """
-    if buffer_bytes >= PRIME_BYTES:
+    if not _state.primed and buffer_bytes() >= PRIME_BYTES:
         _prime_blas()
     if len(tasks) == 1:
         return [tasks[0]()]

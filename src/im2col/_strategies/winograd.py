@@ -24,11 +24,9 @@ so they are not offered.
 
 from __future__ import annotations
 
-import os
-import threading
-
 import numpy as np
 
+from .. import _threads
 from .._compat import reshape_view
 from .._layer import Layer
 from . import _base
@@ -44,19 +42,6 @@ from ._tiles import (
     tiles,
     transform,
 )
-
-#: Held while a worker adds its products into the shared ``acc``.
-_SUM = threading.Lock()
-
-
-def _new_lock() -> None:
-    """In a forked child, a lock some thread of the parent held stays held: make a new one."""
-    global _SUM
-    _SUM = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock)
 
 
 class Winograd(Strategy):
@@ -129,7 +114,7 @@ class Winograd(Strategy):
         dpad[:, :, 2 + r :] = 0  # rows below a shorter band
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
-        tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _SUM)
+        tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _threads.summing())
         dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
         correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
                   add=True)
@@ -137,10 +122,9 @@ class Winograd(Strategy):
 
     def finish(self, shared: dict[str, np.ndarray], layer: Layer,
                dw: np.ndarray) -> None:
-        """Transform the products summed over every tile into ``dw``."""
-        if "acc" in shared:  # the backward pass
-            work = first(shared["u"], (layer.F, layer.g.C, 9))
-            filter_gradient(shared["acc"], work, dw[0])
+        """Transform the products summed over every tile into ``dw`` (in ``u``'s place)."""
+        work = first(shared["u"], (layer.F, layer.g.C, 9))
+        filter_gradient(shared["acc"], work, dw[0])
 
     def band(self, bufs: dict[str, np.ndarray], xp: np.ndarray, r: int) -> np.ndarray:
         """Return the tile-aligned band of ``xp`` for ``r`` output rows, zero below ``xp``."""
