@@ -118,6 +118,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.ideas
 	$(BIN)/python -m benchmarks.winograd
 	$(BIN)/python -m benchmarks.passes
+	$(BIN)/python -m benchmarks.backward
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules

@@ -42,3 +42,41 @@ def test_the_pixel_block_variants_compute_the_same_and_restore_the_setting() -> 
     for r in results[1:]:
         np.testing.assert_allclose(r, results[0], rtol=1e-12, atol=1e-12)
     assert before == (_base.PIXEL_BLOCK, _base.BLOCKED_PIXELS)
+
+
+def test_backward_before_turns_both_changes_off_and_restores_them() -> None:
+    """``benchmarks.backward.before``: the same gradients without ``full``
+    and the transposed products, and the package as it was after it."""
+    import numpy as np
+    from benchmarks import backward
+
+    from im2col import conv2d_backward
+    from im2col._conv import layer_of
+    from im2col._plan import plan
+    from im2col._strategies import _base
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 8, 16, 16)).astype(np.float32)
+    w = rng.normal(size=(8, 2, 3, 3)).astype(np.float32)
+    dout = rng.normal(size=(2, 8, 16, 16)).astype(np.float32)
+    layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=4)
+    now = conv2d_backward(dout, x, w, padding=1, groups=4)
+    assert plan(layer, x, None, backward=True).strategy == "full"
+    with backward.before():
+        assert plan(layer, x, None, backward=True).strategy != "full"
+        assert _base.TRANSPOSED_DW == 0
+        then = conv2d_backward(dout, x, w, padding=1, groups=4)
+    assert plan(layer, x, None, backward=True).strategy == "full"
+    assert _base.TRANSPOSED_DW == 64
+    for a, b in zip(now, then, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_backward_orientations_sum_the_same_product() -> None:
+    """``benchmarks.backward.orientation`` on its first shapes, one round."""
+    from benchmarks import backward
+
+    rows = backward.orientation(rounds=1, quick=True)
+    assert len(rows) == 6
+    assert all(r["transposed / plain"] > 0 for r in rows)
+    assert [r["rule"] for r in rows[:3]] == [True, False, True]

@@ -67,8 +67,15 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     dout_copy = F * pix if backward and not dout_contiguous else 0
     if strategy == "matmul":                          # no copy of x at all
         return (Fg * Cg if backward else 0) + dout_copy
-    if strategy == "im2col":                          # columns (n, K, rows*ow)
+    if strategy == "im2col" or (strategy == "full" and not (
+            backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy
+    if strategy == "full":     # columns large enough for dout's, dout padded
+        H = xs[2]
+        dpad = F * (H + (kh - 1) * g.dh) * (W + (kw - 1) * g.dw)
+        own_dpad = dpad if dpad > (padded // n if padded else 0) else 0
+        return (padded + n * max(K * pix // n, F * taps * H * W) + n * own_dpad
+                + dw_product + dout_copy + F * Cg * taps)   # filters flipped
     if strategy == "im2col_t":                        # columns and product
         return padded + K * pix + F * pix + dw_product
     if strategy == "shift":                           # filters per tap, one tap
@@ -93,13 +100,17 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     return n * C * band * wp + (K + F) * n * rows * wp + dw_product
 
 
-def shared(strategy: str, ws: tuple[int, ...], *, backward: bool) -> int:
-    """Elements of the arrays all workers share (the filters laid out)."""
+def shared(strategy: str, ws: tuple[int, ...], *, backward: bool,
+           whole: bool = True) -> int:
+    """Elements of the arrays all workers share (the filters laid out);
+    ``whole`` if units are whole images."""
     F, Cg, kh, kw = ws
     if strategy == "shift":
         return F * Cg * kh * kw
     if strategy == "winograd":   # the filters, and in the backward pass the sums
         return 16 * F * Cg * (2 if backward else 1)
+    if strategy == "full" and backward and whole:   # the filters flipped
+        return F * Cg * kh * kw
     return 0
 
 
@@ -146,7 +157,7 @@ def test_cost_is_the_bytes_of_the_arrays(xs: Any, ws: Any, opts: Any,
             # each worker but the first sums dw apart, but winograd's workers
             # sum into one shared buffer
             private_dw = (workers - 1) * w.size if backward and strategy != "winograd" else 0
-            common = shared(strategy, ws, backward=backward)
+            common = shared(strategy, ws, backward=backward, whole=rows == oh)
             assert got == (workers * (one - common) + common + private_dw) * 8, (
                 n, rows, workers)
 

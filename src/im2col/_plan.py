@@ -93,9 +93,10 @@ def plan(
     ``max_memory`` (backward: if it needs no more memory than the choice
     without it, on the most images per unit that keep it so); else
     ``im2col_t`` for images of
-    fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a stride-1
-    layer whose wide grid wastes at most :data:`WIDE_WASTE` of the columns,
-    ``wide``; else ``im2col``; with as many images per unit as the
+    fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a
+    stride-1 layer, ``full`` if its buffers take no more than those of the
+    columns' plan plus a copy of the filters, else, if the wide grid wastes
+    at most :data:`WIDE_WASTE` of the columns, ``wide``; else ``im2col``; with as many images per unit as the
     strategy's ``target_bytes / workers`` of columns hold (at least one,
     and few enough to leave a unit for each of ``workers``). ``workers`` is
     cut to one per :data:`WORK_PER_WORKER` multiply-adds.
@@ -146,7 +147,7 @@ class _Search:
         if strategy is not None:
             return [strategy], None
         g, layer = self.layer.g, self.layer
-        others = self.without_winograd()
+        others = self.without_winograd(workers)
 
         def cost(k: int) -> int:
             return self.cost(self.make("winograd", k, g.out[0], workers))
@@ -158,23 +159,37 @@ class _Search:
             return others, None
         if not self.backward:
             return ["winograd", *others], None
-        # the most images whose buffers take no more than the alternative's
-        bound = self.cost(self.first_plan(others[0], workers))
+        # the most images whose buffers take no more than the columns'
+        bound = self.cost(self.first_plan(self.columns(), workers))
         if cost(1) > bound:
             return others, None
         top = self.first_plan("winograd", workers).images
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
-    def without_winograd(self) -> list[str]:
-        """Return the candidates where Winograd's tiles are not used."""
+    def columns(self) -> str:
+        """Return the column strategy: ``im2col_t``, ``wide`` or ``im2col``."""
         g = self.layer.g
         oh, ow = g.out
         if oh * ow < SMALL_IMAGE:
-            return ["im2col_t", "shift"]
+            return "im2col_t"
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= WIDE_WASTE * ow):
-            return ["wide", "shift"]
-        return ["im2col", "shift"]
+            return "wide"
+        return "im2col"
+
+    def without_winograd(self, workers: int) -> list[str]:
+        """Return the candidates where Winograd's tiles are not used.
+
+        In the backward pass ``full`` comes first where its buffers take
+        no more than the columns' plus the flipped filters.
+        """
+        names = [self.columns(), "shift"]
+        if (self.backward and names[0] != "im2col_t"
+                and STRATEGIES["full"].unfit(self.layer, self.x) is None
+                and self.cost(self.first_plan("full", workers)) <= self.cost(
+                    self.first_plan(names[0], workers)) + self.layer.w.nbytes):
+            return ["full", *names]
+        return names
 
     def make(self, name: str, n: int, rows: int, workers: int) -> Plan:
         """Return a plan of ``n`` images by ``rows``, with no more workers than shares of units."""

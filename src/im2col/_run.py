@@ -118,13 +118,12 @@ def _backward_share(dout: np.ndarray, x: np.ndarray, layer: Layer, plan: Plan,
     for n0, n1, y0, y1 in plan.units(g, lo, hi):
         r0, r1 = y0 * sh, y0 * sh + g.band_height(y1 - y0)
         xp = fill(pad, x, g, n0, n1, r0, r1, clear=True)
-        dxb = dx[n0:n1, :, r0:r1]  # dx's own rows: used only without padding
+        a, e = g.input_rows(r0, r1)
+        dxb = dx[n0:n1, :, a - top : max(a, e) - top]  # the input rows read
         dxp = strategy.backward(bufs, layer, xp, dout[n0:n1, :, y0:y1], dxb, dw)
-        if pad is not None:  # dxp is a padded band, not dx itself
-            a, e = g.input_rows(r0, r1)
-            if e > a:
-                dx[n0:n1, :, a - top : e - top] += dxp[
-                    :, :, a - r0 : e - r0, left : left + g.W]
+        if pad is not None and dxp is not None and e > a:  # a padded band: crop it
+            dx[n0:n1, :, a - top : e - top] += dxp[
+                :, :, a - r0 : e - r0, left : left + g.W]
 
 
 def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,

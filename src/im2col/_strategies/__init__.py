@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .full import FULL
 from .im2col import IM2COL
 from .im2col_t import IM2COL_T
 from .matmul import MATMUL
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 #: Every strategy by name, in the order the benchmarks show them.
 STRATEGIES: dict[str, Strategy] = {
-    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, SHIFT, WIDE, WINOGRAD)
+    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, SHIFT, WIDE, FULL, WINOGRAD)
 }
 
 __all__ = ["STRATEGIES"]

@@ -91,13 +91,14 @@ class Strategy:
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
-                 dw: np.ndarray) -> np.ndarray:
+                 dw: np.ndarray) -> np.ndarray | None:
         """Add a unit's gradients: ``dw`` in place, and return its padded ``dx``.
 
         ``dout`` is the unit's ``(m, F, r, ow)`` slice of the upstream
-        gradient; ``dxb`` the matching band of ``dx`` when there is no
-        padded buffer. The band returned is ``dxb`` itself (already added)
-        or a padded buffer the caller crops into ``dx``.
+        gradient; ``dxb`` the rows of ``dx`` its band reads. The band
+        returned is ``dxb`` itself (already added, when there is no padded
+        buffer) or a padded buffer the caller crops into ``dx``; None if
+        the strategy wrote ``dxb`` itself.
         """
         raise NotImplementedError
 
@@ -196,9 +197,38 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
                       out=out[..., k * Fg : (k + 1) * Fg, p : p + step])
 
 
-def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
+#: A float32 ``dw`` product is made transposed, ``cols @ dout.T``, for at
+#: most this many filters per group, when the columns' rows per group are at
+#: least twice as many and at least this many: there OpenBLAS's sgemm
+#: (SkylakeX kernels) ran it 10-50% faster (S1's 32 filters by 147 rows:
+#: 0.66-0.73x the time), elsewhere as fast or slower (256 filters by 2304
+#: rows: 1.4x). Its dgemm ran it slower on 784-pixel shapes and faster on
+#: some of 1024 pixels, so float64 keeps ``dout @ cols.T``
+#: (``python -m benchmarks.backward``, ``orientation``).
+TRANSPOSED_DW = 64
+
+
+def transposed_dw(filters: int, rows: int, dtype: np.dtype[Any]) -> bool:
+    """Whether ``dw``'s product of ``filters`` by ``rows`` is made as ``cols @ dout.T``."""
+    return (dtype == np.float32 and filters <= TRANSPOSED_DW
+            and rows >= max(TRANSPOSED_DW, 2 * filters))
+
+
+def add_product(dwk: np.ndarray, dk: np.ndarray, ck: np.ndarray,
                 tmp: np.ndarray) -> None:
-    """``dw[group] += d @ cols.T``, then ``cols = w2.T @ d``.
+    """``dwk += dk @ ck.T``, the product made in ``tmp`` in the faster orientation."""
+    if transposed_dw(dk.shape[0], ck.shape[0], dk.dtype):
+        t = tmp.reshape(ck.shape[0], dk.shape[0])  # the same memory
+        np.matmul(ck, dk.T, out=t)
+        dwk += t.T
+    else:
+        np.matmul(dk, ck.T, out=tmp)
+        dwk += tmp
+
+
+def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
+                tmp: np.ndarray, *, columns: bool = True) -> None:
+    """``dw[group] += d @ cols.T``, then (if ``columns``) ``cols = w2.T @ d``.
 
     The columns are used up. ``d`` is ``(F, pixels)``, ``cols`` ``(K, pixels)``.
     """
@@ -206,6 +236,6 @@ def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
     for k in range(layer.groups):
         dk = d[k * Fg : (k + 1) * Fg]
         ck = cols[k * rg : (k + 1) * rg]
-        np.matmul(dk, ck.T, out=tmp)
-        dw[k] += tmp
-        np.matmul(layer.w2[k].T, dk, out=ck)
+        add_product(dw[k], dk, ck, tmp)
+        if columns:
+            np.matmul(layer.w2[k].T, dk, out=ck)

@@ -75,7 +75,7 @@ class Im2col(Strategy):
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
-                 dw: np.ndarray) -> np.ndarray:
+                 dw: np.ndarray) -> np.ndarray | None:
         """``dw``, the column gradient over the columns, then col2im."""
         c = self.columns(bufs, layer, xp)
         self.gradients(bufs, layer, c, dout, dw)
@@ -85,17 +85,21 @@ class Im2col(Strategy):
         return dxp
 
     def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
-                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray) -> None:
-        """Add ``dout @ c.T`` into ``dw`` image by image; write ``w.T @ dout`` over ``c``."""
+                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray, *,
+                  columns: bool = True) -> None:
+        """Add ``dout @ c.T`` into ``dw`` image by image; write ``w.T @ dout`` over ``c``.
+
+        The column gradient is skipped unless ``columns``.
+        """
         d = _base.dout_rows(bufs, dout)
         rg, Fg, tmp = layer.Cg * layer.g.taps, layer.Fg, bufs["tmp"]
         for k in range(layer.groups):
             dk = d[:, k * Fg : (k + 1) * Fg]
             ck = c[:, k * rg : (k + 1) * rg]
             for q in range(c.shape[0]):
-                np.matmul(dk[q], ck[q].T, out=tmp)
-                dw[k] += tmp
-            np.matmul(layer.w2[k].T, dk, out=ck)  # columns are used up
+                _base.add_product(dw[k], dk[q], ck[q], tmp)
+            if columns:
+                np.matmul(layer.w2[k].T, dk, out=ck)  # columns are used up
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

@@ -55,12 +55,13 @@ class Im2colT(Im2col):
         o[...] = p.reshape(layer.F, m, pix // m).transpose(1, 0, 2)
 
     def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
-                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray) -> None:
-        """``dw`` and the column gradient by one GEMM each per group."""
+                  c: np.ndarray, dout: np.ndarray, dw: np.ndarray, *,
+                  columns: bool = True) -> None:
+        """``dw`` and (if ``columns``) the column gradient by one GEMM each per group."""
         m, r, ow = dout.shape[0], dout.shape[2], layer.g.out[1]
         da = bufs["prod"][:, : m * r * ow]
         da.reshape(layer.F, m, r, ow)[...] = dout.transpose(1, 0, 2, 3)
-        _base.group_grads(layer, da, c, dw, bufs["tmp"])
+        _base.group_grads(layer, da, c, dw, bufs["tmp"], columns=columns)
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

@@ -52,7 +52,6 @@ class Matmul(Strategy):
             for i in range(m):
                 dk = d[i, k * Fg : (k + 1) * Fg]
                 np.matmul(w2k.T, dk, out=dx3[i, k * Cg : (k + 1) * Cg])
-                np.matmul(dk, x3[i, k * Cg : (k + 1) * Cg].T, out=tmp)
-                dw[k] += tmp
+                _base.add_product(dw[k], dk, x3[i, k * Cg : (k + 1) * Cg], tmp)
         return dxb
 MATMUL = Matmul()

@@ -89,8 +89,7 @@ class Shift(Strategy):
                     dk = d[:, k * Fg : (k + 1) * Fg]
                     tk = t[:, k * Cg : (k + 1) * Cg]
                     for q in range(m):
-                        np.matmul(dk[q], tk[q].T, out=tmp)
-                        dw5[k, :, :, i, j] += tmp
+                        _base.add_product(dw5[k, :, :, i, j], dk[q], tk[q], tmp)
                     np.matmul(wt[i, j, k], dk, out=tk)  # the tap slice is used up
                 dxp[:, :, ys, xs] += t.reshape(m, g.C, r, ow)
         return dxp
