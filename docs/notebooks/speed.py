@@ -217,8 +217,8 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   fraction of a small layer's GEMM; `im2col` adds it inside the GEMM
 #   instead, with a row of ones under the columns and the bias beside the
 #   filters (`python -m benchmarks.passes`, printed below).
-# - *The backward pass of stride-1 layers.* `dx` as the convolution of
-#   `dout` with the flipped filters (the `full` strategy: im2col of `dout`
+# - *The backward pass of stride-1 layers.* `dx` computed as the
+#   transposed convolution of `dout` (the `full` strategy: im2col of `dout`
 #   instead of col2im, see [the backward page](../backward/)) where its
 #   buffers take no more memory than the columns', and the filters'
 #   gradient of few filters per group made in the other orientation,
@@ -267,10 +267,10 @@ back = json.loads(Path("benchmarks/results/backward.json").read_text())
 print("Backward pass, two threads, time / PyTorch's: with both changes (without them)")
 for row in back["layers"]:
     print(f"  {row['layer']:11s} {row['default / torch']:.2f} ({row['before / torch']:.2f})")
-flips = [r for r in back["orientation"] if r["dtype"] == "float32"]
-won = [r["transposed / plain"] for r in flips if r["rule"]]
+single = [r for r in back["orientation"] if r["dtype"] == "float32"]
+won = [r["transposed / plain"] for r in single if r["rule"]]
 print(f"The filters' gradient, float32, one thread: where the rule picks cols @ dout.T "
-      f"({len(won)} of {len(flips)} shapes), it took {min(won):.2f}x to {max(won):.2f}x "
+      f"({len(won)} of {len(single)} shapes), it took {min(won):.2f}x to {max(won):.2f}x "
       "the time of dout @ cols.T")
 print(f"Measured on {back['machine']}.")
 
@@ -361,7 +361,7 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   columns on a grid as wide as the padded row, so each column row is one
 #   contiguous run and col2im adds one run per tap; picked for the backward
 #   pass of stride-1 layers), `full` (stride 1 only: `im2col`, but `dx` by
-#   im2col of `dout` and the flipped filters instead of col2im; picked for
+#   im2col of `dout`, the transposed convolution, instead of col2im; picked for
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
 #   strided slice, no column buffer), `matmul` (1x1 kernels only);
 # - `tensordot`, `einsum`: the same windows from

@@ -17,7 +17,9 @@ The ``dout`` columns reuse the memory of ``x``'s, which are used up once
 fits. Whole images only: a band of output rows (under a small
 ``max_memory``) is computed as :class:`Im2col` does. Padding must be at
 most ``(kernel - 1) * dilation`` on each side, so that ``dp`` is padded,
-not cropped.
+not cropped. Non-finite values in ``w`` can turn more entries of ``dx``
+into NaN than col2im does (``0 * inf`` on ``dp``'s zero border), as with
+``wide``.
 """
 
 from __future__ import annotations
