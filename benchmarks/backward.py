@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import harness as hs
-from benchmarks.ideas import LAYERS, _arrays
+from benchmarks.layers import LAYERS, arrays
 from im2col import conv2d, conv2d_backward
 from im2col._strategies import STRATEGIES, _base
 
@@ -90,7 +90,7 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
 
 def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     _, _, s, p, g, d = LAYERS[name]
-    x, w, _ = _arrays(name)
+    x, w, _ = arrays(name)
     opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
     dout = np.ones_like(conv2d(x, w, **opts))
 

@@ -50,28 +50,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks import harness as hs
+from benchmarks.layers import F32, LAYERS, arrays
 from im2col import _conv, _plan, conv2d, conv2d_backward
 from im2col._strategies import _base
 
 RESULTS = Path(__file__).parent / "results" / "ideas.json"
-F32 = np.float32
 #: Output pixels per GEMM call of the blocks idea (the package makes none).
 BLOCK = 256
-
-#: name: (x shape, w shape, stride, padding, groups, dilation)
-LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] = {
-    "S1": ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3, 1, 1),
-    "S2": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1, 1, 1),
-    "S3": ((32, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1),
-    "S4": ((32, 256, 14, 14), (256, 256, 3, 3), 1, 1, 1, 1),
-    "S5": ((16, 64, 112, 112), (128, 64, 3, 3), 2, 1, 1, 1),
-    "stem 7x7/2": ((16, 3, 224, 224), (64, 3, 7, 7), 2, 3, 1, 1),
-    "5x5": ((32, 32, 28, 28), (64, 32, 5, 5), 1, 2, 1, 1),
-    "1x1": ((32, 256, 28, 28), (128, 256, 1, 1), 1, 0, 1, 1),
-    "4 groups": ((32, 128, 28, 28), (128, 32, 3, 3), 1, 1, 4, 1),
-    "dilation 2": ((32, 64, 28, 28), (64, 64, 3, 3), 1, 2, 1, 2),
-}
-
 
 def with_block(size: int, least_pixels: int, f: Callable[[], Any]) -> Callable[[], Any]:
     """``f`` run with ``PIXEL_BLOCK = size`` (0: no blocks) and ``BLOCKED_PIXELS``."""
@@ -118,13 +103,6 @@ def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def _arrays(name: str, key: int = 0) -> tuple[np.ndarray, ...]:
-    xs, ws, _, _, _, _ = LAYERS[name]
-    rng = np.random.default_rng(key)
-    return (rng.standard_normal(xs, dtype=F32), rng.standard_normal(ws, dtype=F32),
-            rng.standard_normal(ws[0], dtype=F32))
-
-
 def conv_blocks(torch: Any, rounds: int) -> list[dict[str, Any]]:
     rows = [_forward_case(name, torch, rounds) for name in LAYERS]
     return rows
@@ -132,7 +110,7 @@ def conv_blocks(torch: Any, rounds: int) -> list[dict[str, Any]]:
 
 def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     _, _, s, p, g, d = LAYERS[name]
-    x, w, b = _arrays(name)
+    x, w, b = arrays(name)
     opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
     fns: dict[str, Callable[[], Any]] = {
         "blocks": with_block(BLOCK, _base.BLOCKED_PIXELS,
@@ -172,7 +150,7 @@ def fresh_process() -> dict[str, dict[str, float]]:
 def one_process(name: str, size: int) -> None:
     """Print the median ms of the last 5 of 6 forward calls (see :func:`fresh_process`)."""
     _, _, s, p, g, d = LAYERS[name]
-    x, w, b = _arrays(name)
+    x, w, b = arrays(name)
     call = with_block(size, _base.BLOCKED_PIXELS, lambda: conv2d(
         x, w, b, stride=s, padding=p, groups=g, dilation=d))
     times = [hs._seconds(call) for _ in range(6)]
@@ -219,7 +197,7 @@ def winograd_rule(rounds: int) -> list[dict[str, Any]]:
 
 def first_layer(rounds: int) -> dict[str, float]:
     """S1's stages per unit of 6 images, one thread, in ms."""
-    x, w, _ = _arrays("S1")
+    x, w, _ = arrays("S1")
     n, k, pad = 6, 7, 3
     F, C = w.shape[:2]
     xp = np.pad(x[:n], ((0, 0), (0, 0), (pad, pad), (pad, pad)))
@@ -253,7 +231,7 @@ def first_layer(rounds: int) -> dict[str, float]:
 
 def groups(rounds: int) -> dict[str, float]:
     """The 4-group layer's forward GEMMs of one image, in ms."""
-    x, w, _ = _arrays("4 groups")
+    x, w, _ = arrays("4 groups")
     G, (F, Cg, kh, kw), P = 4, w.shape, x.shape[2] * x.shape[3]
     w2 = w.reshape(G, F // G, Cg * kh * kw)
     cols = np.random.default_rng(1).standard_normal((G, Cg * kh * kw, P), dtype=F32)
@@ -281,7 +259,7 @@ def backward(torch: Any, rounds: int) -> list[dict[str, Any]]:
 
 def _backward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     _, _, s, p, g, d = LAYERS[name]
-    x, w, _ = _arrays(name)
+    x, w, _ = arrays(name)
     opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
     dout = np.ones_like(conv2d(x, w, **opts))
     xt, wt, dt = (torch.from_numpy(a) for a in (x, w, dout))

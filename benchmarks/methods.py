@@ -17,7 +17,7 @@ import numpy as np
 from docs.examples.cs231n_strided import strided_backward, strided_forward
 from numpy.lib.stride_tricks import sliding_window_view
 
-from im2col import _conv
+from im2col import _conv, _layer
 from im2col._plan import plan
 from im2col._strategies import STRATEGIES
 
@@ -115,7 +115,7 @@ def einsum_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
 
 def strategies(shape: Shape, x: np.ndarray) -> list[str]:
     """The internal strategies that apply to ``shape``."""
-    layer = _conv.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+    layer = _layer.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
                            padding=shape.pad, dilation=1, groups=1)
     return [name for name, s in STRATEGIES.items() if s.unfit(layer, x) is None]
 
@@ -123,7 +123,7 @@ def strategies(shape: Shape, x: np.ndarray) -> list[str]:
 def default_plan(shape: Shape, x: np.ndarray, *, backward: bool) -> str:
     """Strategy, images per unit and workers that conv2d picks (call it
     under the run's thread limit: the workers follow BLAS's threads)."""
-    layer = _conv.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
+    layer = _layer.layer_of(x, np.empty(shape.w, x.dtype), stride=shape.stride,
                            padding=shape.pad, dilation=1, groups=1)
     p = plan(layer, x, None, backward=backward, workers=_conv.workers_of(None))
     band = f", {p.rows} rows" if p.rows < shape.out[0] else ""

@@ -51,7 +51,7 @@ def test_backward_before_turns_both_changes_off_and_restores_them() -> None:
     from benchmarks import backward
 
     from im2col import conv2d_backward
-    from im2col._conv import layer_of
+    from im2col._layer import layer_of
     from im2col._plan import plan
     from im2col._strategies import _base
 

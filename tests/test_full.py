@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from im2col import _conv
-from im2col._conv import layer_of
-from im2col._layer import Plan
+from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes, plan
 from im2col._strategies import STRATEGIES
 from tests import reference as ref

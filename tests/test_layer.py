@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from im2col._conv import layer_of
-from im2col._layer import Plan
+from im2col._layer import Plan, layer_of
 
 
 def test_shares_cover_every_image_once() -> None:

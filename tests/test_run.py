@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from im2col import _conv, conv2d
+from im2col import _conv, _layer, conv2d
 from im2col._strategies import STRATEGIES
 from tests import reference as ref
 from tests.strategies import (
@@ -39,7 +39,7 @@ def test_any_workers_give_the_loop_results(
     x = lay_out(x, layout)
     opts = {**case.options(), "groups": case.groups}
     if strategy is not None:
-        layer = _conv.layer_of(x, w, **opts)
+        layer = _layer.layer_of(x, w, **opts)
         assume(STRATEGIES[strategy].unfit(layer, x) is None)
     with threads_for_tiny_calls():
         out = _conv._forward(x, w, workers=workers, strategy=strategy,

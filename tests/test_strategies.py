@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from im2col import _conv, _run, conv2d, conv2d_backward, peak_memory
-from im2col._layer import Plan
+from im2col._layer import Plan, layer_of
 from im2col._plan import OVERHEAD, extra_bytes, plan
 from im2col._strategies import STRATEGIES, _base
 from tests import reference as ref
@@ -18,7 +18,7 @@ from tests.test_plan import CASES
 
 
 def _layer(x: np.ndarray, w: np.ndarray, opts: dict[str, Any]) -> Any:
-    return _conv.layer_of(x, w, stride=opts.get("stride", 1),
+    return layer_of(x, w, stride=opts.get("stride", 1),
                           padding=opts.get("padding", 0),
                           dilation=opts.get("dilation", 1),
                           groups=opts.get("groups", 1))

@@ -9,10 +9,12 @@ for every unit of its share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ._geometry import Geometry
+from ._checks import as_array, as_int, same_dtype
+from ._geometry import Geometry, geometry
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,33 @@ class Plan:
             for n0 in range(lo, hi, self.images)
             for y0 in range(0, oh, self.rows)
         ]
+
+
+def layer_of(
+    x: np.ndarray, w: np.ndarray, *, stride: Any, padding: Any, dilation: Any,
+    groups: Any,
+) -> Layer:
+    """Check ``x``, ``w`` and the options together; return the call's layer."""
+    x = as_array(x, "x", 4)
+    w = as_array(w, "w", 4)
+    same_dtype(x=x, w=w)
+    groups = as_int(groups, "groups", minimum=1)
+    C = x.shape[1]
+    F, Cg, kh, kw = w.shape
+    if C % groups:
+        raise ValueError(f"groups={groups} must divide the {C} channels of x")
+    if F % groups:
+        raise ValueError(f"groups={groups} must divide the {F} filters of w")
+    if Cg * groups != C:
+        raise ValueError(
+            f"w must have C/groups = {C // groups} input channels (x has C={C}, "
+            f"groups={groups}), got w.shape={w.shape}"
+        )
+    g = geometry(x.shape, (kh, kw), stride=stride, padding=padding,
+                 dilation=dilation, kernel_name="w.shape[2:]")
+    if w.flags.c_contiguous:
+        return Layer(g, groups, F, w)
+    return Layer(g, groups, F, np.ascontiguousarray(w), w_copy=w.nbytes)
 
 
 def shares(n: int, unit: int, workers: int) -> list[tuple[int, int]]:
