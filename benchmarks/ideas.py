@@ -58,6 +58,7 @@ RESULTS = Path(__file__).parent / "results" / "ideas.json"
 #: Output pixels per GEMM call of the blocks idea (the package makes none).
 BLOCK = 256
 
+
 def with_block(size: int, least_pixels: int, f: Callable[[], Any]) -> Callable[[], Any]:
     """``f`` run with ``PIXEL_BLOCK = size`` (0: no blocks) and ``BLOCKED_PIXELS``."""
     def call() -> Any:

@@ -74,22 +74,30 @@ def test_full_says_what_it_needs(opts: Any, reason: str) -> None:
 
 
 # (x shape, w shape, options, full chosen): ideas' 4-group and dilated layers;
-# S1, whose 32 filters' dout columns are 10 times its 3 channels'; stride 2
+# S1, whose 32 filters' dout columns are 10 times its 3 channels'; twice the
+# filters of the channels, where wide's larger units would have let full's
+# plan through; padding 1 of a 5x5 kernel (an output smaller than the
+# input: dx's product would be 1.2 times w.T @ dout's); stride 2; 14x14
+# images (im2col_t's)
 RULE = [
     ((32, 128, 28, 28), (128, 32, 3, 3), {"padding": 1, "groups": 4}, True),
     ((32, 64, 28, 28), (64, 64, 3, 3), {"padding": 2, "dilation": 2}, True),
     ((50, 3, 32, 32), (32, 3, 7, 7), {"padding": 3}, False),
+    ((32, 32, 28, 28), (64, 32, 3, 3), {"padding": 1}, False),
+    ((8, 256, 20, 20), (128, 256, 5, 5), {"padding": 1}, False),
     ((16, 64, 32, 32), (64, 64, 3, 3), {"padding": 1, "stride": 2}, False),
+    ((16, 64, 14, 14), (64, 64, 3, 3), {"padding": 1, "dilation": 2}, False),
 ]
 
 
 @pytest.mark.parametrize(("xs", "ws", "opts", "chosen"), RULE)
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_full_is_planned_where_it_takes_no_more_memory(
-        xs: Any, ws: Any, opts: Any, chosen: bool, workers: int) -> None:
-    """Backward only, and only where its buffers take no more than the
-    columns' plan plus one copy of the filters."""
-    x, w = np.zeros(xs, np.float32), np.zeros(ws, np.float32)
+        xs: Any, ws: Any, opts: Any, chosen: bool, workers: int, dtype: Any) -> None:
+    """Backward only, where dout's columns are no larger than x's and its
+    buffers take no more than the columns' plan plus one copy of the filters."""
+    x, w = np.zeros(xs, dtype), np.zeros(ws, dtype)
     layer = _layer(x, w, opts)
     assert plan(layer, x, None, backward=False, workers=workers).strategy != "full"
     got = plan(layer, x, None, backward=True, workers=workers)
@@ -97,5 +105,5 @@ def test_full_is_planned_where_it_takes_no_more_memory(
     if chosen:
         other = plan(layer, x, None, backward=True, workers=workers,
                      strategy="wide" if opts.get("dilation") is None else "im2col")
-        assert (extra_bytes(layer, got, 4, backward=True)
-                <= extra_bytes(layer, other, 4, backward=True) + w.nbytes)
+        assert (extra_bytes(layer, got, x.itemsize, backward=True)
+                <= extra_bytes(layer, other, x.itemsize, backward=True) + w.nbytes)

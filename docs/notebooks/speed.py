@@ -264,14 +264,17 @@ print(f"S2, {bias['images']} images, one thread: the bias added after the GEMM "
       f"{(t['GEMM with the bias inside'] - t['GEMM alone']) / t['GEMM alone']:.0%}")
 print(f"Measured on {ideas['machine']}.")
 back = json.loads(Path("benchmarks/results/backward.json").read_text())
-print("Backward pass, two threads, time / PyTorch's: with both changes (without them)")
+ref = back["layers"][0]["vs"]   # "torch", or "before" if PyTorch was missing
+print(f"Backward pass, two threads, time / {SHOWN.get(ref, ref)}'s: "
+      "with both changes (without them)")
 for row in back["layers"]:
-    print(f"  {row['layer']:11s} {row['default / torch']:.2f} ({row['before / torch']:.2f})")
+    print(f"  {row['layer']:11s} {row[f'default / {ref}']:.2f} "
+          f"({row.get(f'before / {ref}', 1.0):.2f})")
 single = [r for r in back["orientation"] if r["dtype"] == "float32"]
 won = [r["transposed / plain"] for r in single if r["rule"]]
+span = f"{min(won):.2f}x to {max(won):.2f}x" if won else "-"
 print(f"The filters' gradient, float32, one thread: where the rule picks cols @ dout.T "
-      f"({len(won)} of {len(single)} shapes), it took {min(won):.2f}x to {max(won):.2f}x "
-      "the time of dout @ cols.T")
+      f"({len(won)} of {len(single)} shapes), it took {span} the time of dout @ cols.T")
 print(f"Measured on {back['machine']}.")
 
 # %% [markdown]

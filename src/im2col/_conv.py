@@ -196,8 +196,9 @@ def conv2d_backward(
     tap. Where :func:`conv2d` uses Winograd's tiles, so does this, if they
     take no more memory than the columns: ``dx`` by F(2x2, 3x3) on
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns. Elsewhere with stride
-    1, where it takes no more memory, ``dx`` is the convolution of ``dout``
-    with the flipped filters (im2col of ``dout``, one product, no col2im).
+    1, an output as large as the input and no more filters than channels,
+    ``dx`` is the convolution of ``dout`` with the flipped filters (im2col
+    of ``dout``, one product, no col2im).
 
     Parameters
     ----------

@@ -94,9 +94,11 @@ def plan(
     without it, on the most images per unit that keep it so); else
     ``im2col_t`` for images of
     fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a
-    stride-1 layer, ``full`` if its buffers take no more than those of the
-    columns' plan plus a copy of the filters, else, if the wide grid wastes
-    at most :data:`WIDE_WASTE` of the columns, ``wide``; else ``im2col``; with as many images per unit as the
+    stride-1 layer whose output is as large as its input, ``full`` if it
+    has no more filters than channels and its buffers take no more than
+    those of the columns' plan plus a copy of the filters, else, if the
+    wide grid wastes at most
+    :data:`WIDE_WASTE` of the columns, ``wide``; else ``im2col``; with as many images per unit as the
     strategy's ``target_bytes / workers`` of columns hold (at least one,
     and few enough to leave a unit for each of ``workers``). ``workers`` is
     cut to one per :data:`WORK_PER_WORKER` multiply-adds.
@@ -180,14 +182,19 @@ class _Search:
     def without_winograd(self, workers: int) -> list[str]:
         """Return the candidates where Winograd's tiles are not used.
 
-        In the backward pass ``full`` comes first where its buffers take
-        no more than the columns' plus the flipped filters.
+        In the backward pass ``full`` comes first where the output is as
+        large as the input and there are no more filters than channels (so
+        ``dout``'s columns take no more memory, and their product no more
+        multiply-adds, than ``x``'s) and its plan's buffers take no more
+        than the columns' plan's plus the flipped filters.
         """
+        layer, g = self.layer, self.layer.g
         names = [self.columns(), "shift"]
         if (self.backward and names[0] != "im2col_t"
-                and STRATEGIES["full"].unfit(self.layer, self.x) is None
+                and STRATEGIES["full"].unfit(layer, self.x) is None
+                and layer.F <= g.C and g.out[0] * g.out[1] >= g.H * g.W
                 and self.cost(self.first_plan("full", workers)) <= self.cost(
-                    self.first_plan(names[0], workers)) + self.layer.w.nbytes):
+                    self.first_plan(names[0], workers)) + layer.w.nbytes):
             return ["full", *names]
         return names
 

@@ -2,7 +2,8 @@
 
 Every unit is padded (only the input rows it reads), handed to the plan's
 strategy, and written straight into its slice of the NCHW output (or, in
-the backward pass, its padded gradient band is added into ``dx``). The
+the backward pass, its padded gradient band is added into ``dx``, unless
+the strategy wrote ``dx`` itself). The
 buffers a strategy declares ``shared`` (its filters) are made and filled
 once per call; each worker allocates the others once for all its units;
 in the backward pass all workers but the first sum into a ``dw`` of their

@@ -130,7 +130,10 @@ def dout_copy(layer: Layer, n: int, rows: int, *, backward: bool,
 
 
 def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers:
-    """Declare one group's ``dout @ columns.T`` product ``(F/groups, cols)``."""
+    """Declare one group's ``dout @ columns.T`` product ``(F/groups, cols)``.
+
+    :func:`add_product` may use it as ``(cols, F/groups)``, the same memory.
+    """
     if not backward:
         return {}
     return {"tmp": Buffer((layer.Fg, layer.Cg * layer.g.taps if cols is None
@@ -155,6 +158,7 @@ BLOCKED_PIXELS = 2048
 def blocked(depth: int, pixels: int) -> bool:
     """Whether a GEMM of ``depth`` (``C*kh*kw`` per group) by ``pixels`` is cut into blocks."""
     return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= BLOCKED_PIXELS
+
 
 def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
     """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
@@ -202,8 +206,9 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
 #: least twice as many and at least this many: there OpenBLAS's sgemm
 #: (SkylakeX kernels) ran it 10-50% faster (S1's 32 filters by 147 rows:
 #: 0.66-0.73x the time), elsewhere as fast or slower (256 filters by 2304
-#: rows: 1.4x). Its dgemm ran it slower on 784-pixel shapes and faster on
-#: some of 1024 pixels, so float64 keeps ``dout @ cols.T``
+#: rows: 1.4x). Its dgemm ran it 5-27% faster on the 1024-pixel shapes of
+#: at least 75 rows but 4-9% slower on the 784-pixel ones (the 4-group and
+#: deeper layers'), so float64 keeps ``dout @ cols.T``
 #: (``python -m benchmarks.backward``, ``orientation``).
 TRANSPOSED_DW = 64
 
