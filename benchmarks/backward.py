@@ -5,6 +5,10 @@
   ``pixels`` by ``rows``) against ``cols @ dout.T`` added transposed, the
   same memory, over a grid of shapes, float32 and float64. Each row says
   which one the package's rule (``_strategies._base.transposed_dw``) picks.
+- ``small_images``: two threads, the backward pass of stride-1 layers of
+  7x7 to 14x14 outputs by ``full`` (one GEMM per image) against
+  ``im2col_t`` (one wide GEMM per unit), float32 and float64: the
+  evidence for ``_plan.FULL_PIXELS``.
 - ``layers``: two threads, the backward pass of ``benchmarks.ideas``'
   layers as shipped, against the same call with both changes turned off
   (no ``full`` strategy, no transposed products), and PyTorch's
@@ -21,6 +25,7 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,7 @@ import numpy as np
 from benchmarks import harness as hs
 from benchmarks.layers import LAYERS, arrays
 from im2col import conv2d, conv2d_backward
+from im2col._conv import _backward
 from im2col._strategies import STRATEGIES, _base
 
 RESULTS = Path(__file__).parent / "results" / "backward.json"
@@ -68,6 +74,41 @@ def orientation(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
             print(f"{row['dtype']} {f:3d} x {r:4d} x {p:4d}: transposed / plain "
                   f"{ratio:.2f} (rule: {'transposed' if row['rule'] else 'plain'})")
             rows.append(row)
+    return rows
+
+
+#: name: (x shape, w shape, padding, groups, dilation), outputs as large as the inputs
+SMALL = {
+    "128 ch, 7x7": ((32, 128, 7, 7), (128, 128, 3, 3), 1, 1, 1),
+    "512 ch, 7x7": ((16, 512, 7, 7), (512, 512, 3, 3), 1, 1, 1),
+    "128 ch, 10x10": ((32, 128, 10, 10), (128, 128, 3, 3), 1, 1, 1),
+    "256 ch, 4 groups, 10x10": ((32, 256, 10, 10), (256, 64, 3, 3), 1, 4, 1),
+    "128 ch, 12x12": ((32, 128, 12, 12), (128, 128, 3, 3), 1, 1, 1),
+    "64 ch, 14x14": ((32, 64, 14, 14), (64, 64, 3, 3), 1, 1, 1),
+    "32 ch, 5x5 kernel, 14x14": ((32, 32, 14, 14), (32, 32, 5, 5), 2, 1, 1),
+    "256 ch, 4 groups, 14x14": ((32, 256, 14, 14), (256, 64, 3, 3), 1, 4, 1),
+    "256 ch, dilation 2, 14x14": ((32, 256, 14, 14), (256, 256, 3, 3), 2, 1, 2),
+}
+
+
+def small_images(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for dtype in (np.float32, np.float64):
+        for name, (xs, ws, p, g, d) in list(SMALL.items())[: 2 if quick else None]:
+            if quick:
+                xs = (2, *xs[1:])
+            rng = np.random.default_rng(0)
+            x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+            opts = {"padding": p, "groups": g, "dilation": d}
+            dout = np.ones_like(conv2d(x, w, **opts))
+            fns = {s: partial(_backward, dout, x, w, strategy=s, **opts)
+                   for s in ("full", "im2col_t")}
+            with hs.threads(2, None):
+                stats = hs.time_interleaved(fns, rounds)
+            ratio = stats["full"]["median"] / stats["im2col_t"]["median"]
+            rows.append({"dtype": np.dtype(dtype).name, "layer": name,
+                         "pixels": xs[2] * xs[3], "full / im2col_t": ratio})
+            print(f"{rows[-1]['dtype']} {name:26s} full / im2col_t {ratio:.2f}")
     return rows
 
 
@@ -131,6 +172,7 @@ def main() -> None:
     result = {
         "machine": hs.machine_label(hs.machine(), 2),
         "orientation": orientation(rounds * 5, args.quick),
+        "small_images": small_images(rounds, args.quick),
         "layers": layers(torch, rounds, ["4 groups"] if args.quick else list(LAYERS)),
     }
     if not args.quick:

@@ -80,3 +80,12 @@ def test_backward_orientations_sum_the_same_product() -> None:
     assert len(rows) == 6
     assert all(r["transposed / plain"] > 0 for r in rows)
     assert [r["rule"] for r in rows[:3]] == [True, False, True]
+
+
+def test_backward_small_images_times_both_strategies() -> None:
+    """``benchmarks.backward.small_images`` on two small layers, one round."""
+    from benchmarks import backward
+
+    rows = backward.small_images(rounds=1, quick=True)
+    assert [r["dtype"] for r in rows] == ["float32"] * 2 + ["float64"] * 2
+    assert all(r["full / im2col_t"] > 0 for r in rows)

@@ -78,7 +78,7 @@ def test_full_says_what_it_needs(opts: Any, reason: str) -> None:
 # filters of the channels, where wide's larger units would have let full's
 # plan through; padding 1 of a 5x5 kernel (an output smaller than the
 # input: dx's product would be 1.2 times w.T @ dout's); stride 2; 14x14
-# images (im2col_t's)
+# outputs (where im2col_t would be the columns), and 7x7 ones
 RULE = [
     ((32, 128, 28, 28), (128, 32, 3, 3), {"padding": 1, "groups": 4}, True),
     ((32, 64, 28, 28), (64, 64, 3, 3), {"padding": 2, "dilation": 2}, True),
@@ -86,7 +86,8 @@ RULE = [
     ((32, 32, 28, 28), (64, 32, 3, 3), {"padding": 1}, False),
     ((8, 256, 20, 20), (128, 256, 5, 5), {"padding": 1}, False),
     ((16, 64, 32, 32), (64, 64, 3, 3), {"padding": 1, "stride": 2}, False),
-    ((16, 64, 14, 14), (64, 64, 3, 3), {"padding": 1, "dilation": 2}, False),
+    ((16, 64, 14, 14), (64, 64, 3, 3), {"padding": 2, "dilation": 2}, True),
+    ((16, 128, 7, 7), (128, 128, 3, 3), {"padding": 2, "dilation": 2}, False),
 ]
 
 
@@ -103,7 +104,8 @@ def test_full_is_planned_where_it_takes_no_more_memory(
     got = plan(layer, x, None, backward=True, workers=workers)
     assert (got.strategy == "full") == chosen
     if chosen:
-        other = plan(layer, x, None, backward=True, workers=workers,
-                     strategy="wide" if opts.get("dilation") is None else "im2col")
+        columns = ("im2col_t" if xs[2] < 16 else "wide" if opts.get("dilation") is None
+                   else "im2col")
+        other = plan(layer, x, None, backward=True, workers=workers, strategy=columns)
         assert (extra_bytes(layer, got, x.itemsize, backward=True)
                 <= extra_bytes(layer, other, x.itemsize, backward=True) + w.nbytes)

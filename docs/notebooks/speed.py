@@ -275,6 +275,10 @@ won = [r["transposed / plain"] for r in single if r["rule"]]
 span = f"{min(won):.2f}x to {max(won):.2f}x" if won else "-"
 print(f"The filters' gradient, float32, one thread: where the rule picks cols @ dout.T "
       f"({len(won)} of {len(single)} shapes), it took {span} the time of dout @ cols.T")
+for dtype in ("float32", "float64"):
+    small = [r for r in back["small_images"] if r["dtype"] == dtype]
+    print(f"{dtype}, outputs of 7x7 to 14x14, full / im2col_t: " + ", ".join(
+        f"{r['pixels']} px {r['full / im2col_t']:.2f}" for r in small))
 print(f"Measured on {back['machine']}.")
 
 # %% [markdown]

@@ -41,6 +41,13 @@ SMALL_IMAGE = 256
 WIDE_WASTE = 0.1
 
 
+#: The backward pass uses ``full`` only on outputs of at least this many
+#: pixels per image: on 10x10 to 14x14 outputs it took 0.80-1.00x the time
+#: of ``im2col_t`` (one wide GEMM per unit), on 7x7 ones 0.94-1.30x
+#: (float32 and float64, ``python -m benchmarks.backward``, ``small_images``).
+FULL_PIXELS = 10 * 10
+
+
 #: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
 #: 3x3, stride-1 layer with at least this many input channels and filters
 #: and :data:`WINOGRAD_PIXELS` output pixels per image: there it took less
@@ -91,14 +98,15 @@ def plan(
     layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
     ``max_memory`` (backward: if it needs no more memory than the choice
-    without it, on the most images per unit that keep it so); else
-    ``im2col_t`` for images of
-    fewer than :data:`SMALL_IMAGE` output pixels; for the backward pass of a
-    stride-1 layer whose output is as large as its input, ``full`` if it
-    has no more filters than channels and its buffers take no more than
-    those of the columns' plan plus a copy of the filters, else, if the
-    wide grid wastes at most
-    :data:`WIDE_WASTE` of the columns, ``wide``; else ``im2col``; with as many images per unit as the
+    without it, on the most images per unit that keep it so); else, for
+    the backward pass of a stride-1 layer of at least :data:`FULL_PIXELS`
+    output pixels, as many as its input, and no more filters than
+    channels, ``full`` if its buffers take no more than those of the
+    columns' plan below plus a copy of the filters; else the columns:
+    ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output
+    pixels; for the backward pass of a stride-1 layer whose wide grid
+    wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
+    ``im2col``; with as many images per unit as the
     strategy's ``target_bytes / workers`` of columns hold (at least one,
     and few enough to leave a unit for each of ``workers``). ``workers`` is
     cut to one per :data:`WORK_PER_WORKER` multiply-adds.
@@ -190,7 +198,7 @@ class _Search:
         """
         layer, g = self.layer, self.layer.g
         names = [self.columns(), "shift"]
-        if (self.backward and names[0] != "im2col_t"
+        if (self.backward and g.out[0] * g.out[1] >= FULL_PIXELS
                 and STRATEGIES["full"].unfit(layer, self.x) is None
                 and layer.F <= g.C and g.out[0] * g.out[1] >= g.H * g.W
                 and self.cost(self.first_plan("full", workers)) <= self.cost(
