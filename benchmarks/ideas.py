@@ -159,8 +159,10 @@ def one_process(name: str, size: int) -> None:
 
 
 #: (images, channels = filters, height = width) of the ``winograd_rule`` layers.
-RULE_LAYERS = [(32, 16, 56), (32, 32, 56), (32, 48, 28), (32, 64, 56),
-               (32, 128, 28), (32, 256, 14), (16, 256, 7), (16, 512, 7)]
+RULE_LAYERS = [(32, 16, 56), (32, 32, 56), (32, 48, 28), (32, 64, 14),
+               (32, 64, 20), (32, 64, 28), (32, 64, 40), (32, 64, 56),
+               (32, 96, 14), (32, 128, 14), (32, 128, 28), (32, 256, 14),
+               (16, 256, 7), (16, 512, 7)]
 
 
 def winograd_rule(rounds: int) -> list[dict[str, Any]]:

@@ -377,3 +377,17 @@ def test_a_bias_added_by_the_gemm_is_counted(workers: int) -> None:
     # the backward pass has no bias to add
     assert extra_bytes(replace(layer, b=b), p, x.itemsize, backward=True) == extra_bytes(
         layer, p, x.itemsize, backward=True)
+
+
+@pytest.mark.parametrize(("size", "channels", "backward_winograd"), [
+    (28, 64, False), (14, 128, False), (32, 64, True), (56, 64, True), (14, 256, True)])
+def test_winograd_backward_needs_enough_work_per_image(size: int, channels: int,
+                                                       backward_winograd: bool) -> None:
+    """Both passes use Winograd's tiles from 64 channels and 14x14 outputs,
+    the backward pass only from 64 x 64 x 32 x 32 channels x filters x pixels."""
+    x = np.zeros((32, channels, size, size), np.float32)
+    w = np.zeros((channels, channels, 3, 3), np.float32)
+    layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=1)
+    assert plan(layer, x, None, backward=False, workers=2).strategy == "winograd"
+    got = plan(layer, x, None, backward=True, workers=2).strategy
+    assert (got == "winograd") == backward_winograd, got

@@ -342,7 +342,8 @@ display(Markdown(verdict(full)))
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
 # kernel, stride 1, no dilation and one group, at least 64 input channels
 # and 64 filters, and at least 196 output pixels per image (14x14; in the
-# backward pass only where its buffers take no more memory than the
+# backward pass only where channels x filters x output pixels reach
+# 64 x 64 x 32 x 32, and where its buffers take no more memory than the
 # columns would); elsewhere im2col + GEMM. In the forward pass it
 # is F(2x2, 3x3) as above. In the backward pass the input gradient, the
 # correlation of `dout` padded by 2 with the filters turned by 180

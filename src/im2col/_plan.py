@@ -61,11 +61,19 @@ FULL_PIXELS = 10 * 10
 #: 9 weights, outweigh the columns of small images of many channels (512
 #: channels at 14x14, two workers: 44 MiB against ``im2col_t``'s 36; at 256
 #: channels, S4, 13.6 against 15.4 in float32; in float64, where the
-#: columns' units hold half the images, S4 keeps ``im2col_t``). The lower
-#: bounds rest on few layers: 64 channels measured at 56x56 only, 14x14 at
-#: 256 channels only.
+#: columns' units hold half the images, S4 takes ``full``). The lower
+#: bounds rest on layers of as many filters as channels: 64 channels on
+#: 14x14 to 56x56 outputs (the forward pass about even on 20x20 and 28x28),
+#: 96 to 256 on 14x14, 256 and 512 on 7x7.
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 14 * 14
+#: The backward pass uses ``winograd`` only where channels times filters
+#: times output pixels per image reach this (64 channels at 32x32): against
+#: ``full``, on layers of as many filters as channels, it took 0.84-0.99x
+#: the time at 64 channels on 40x40 and 56x56, 128 on 28x28 and 256 on
+#: 14x14 outputs, but 0.99-1.67x at 64 channels on 14x14 to 28x28 and 96
+#: or 128 on 14x14 (``winograd_rule``).
+WINOGRAD_BACKWARD_WORK = 64 * 64 * 32 * 32
 
 
 def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
@@ -97,8 +105,9 @@ def plan(
     padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
     layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
-    ``max_memory`` (backward: if it needs no more memory than the choice
-    without it, on the most images per unit that keep it so); else, for
+    ``max_memory`` (backward: for at least :data:`WINOGRAD_BACKWARD_WORK`
+    channels x filters x output pixels, if it needs no more memory than
+    the columns' plan, on the most images per unit that keep it so); else, for
     the backward pass of a stride-1 layer of at least :data:`FULL_PIXELS`
     output pixels, as many as its input, and no more filters than
     channels, ``full`` if its buffers take no more than those of the
@@ -169,6 +178,8 @@ class _Search:
             return others, None
         if not self.backward:
             return ["winograd", *others], None
+        if g.C * layer.F * g.out[0] * g.out[1] < WINOGRAD_BACKWARD_WORK:
+            return others, None
         # the most images whose buffers take no more than the columns'
         bound = self.cost(self.first_plan(self.columns(), workers))
         if cost(1) > bound:
