@@ -27,9 +27,9 @@ spinning), float32:
   (``w2 @ cols`` into NCHW, ``cols.T @ w2.T`` into channels-last);
 - ``groups``: one thread, the 4-group layer's GEMMs for one image, one
   ``matmul`` per group against one ``matmul`` broadcast over the groups;
-- ``backward``: ``im2col.conv2d_backward`` against PyTorch's
-  ``convolution_backward`` (both gradients, no bias), 2 threads, on the
-  same layers.
+
+The backward pass on the same layers against PyTorch's is timed by
+``benchmarks.backward`` (``layers``).
 
 Results go to ``benchmarks/results/ideas.json``; ``--quick`` runs fewer
 rounds and a smaller grid and writes nothing.
@@ -254,35 +254,6 @@ def groups(rounds: int) -> dict[str, float]:
     return res
 
 
-def backward(torch: Any, rounds: int) -> list[dict[str, Any]]:
-    if torch is None:
-        return []
-    return [_backward_case(name, torch, rounds) for name in LAYERS]
-
-
-def _backward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
-    _, _, s, p, g, d = LAYERS[name]
-    x, w, _ = arrays(name)
-    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
-    dout = np.ones_like(conv2d(x, w, **opts))
-    xt, wt, dt = (torch.from_numpy(a) for a in (x, w, dout))
-
-    def torch_backward() -> Any:
-        with torch.no_grad():
-            return torch.ops.aten.convolution_backward(
-                dt, xt, wt, [w.shape[0]], [s, s], [p, p], [d, d], False,
-                [0, 0], g, [True, True, True])
-
-    fns = {"default": lambda: conv2d_backward(dout, x, w, **opts),
-           "torch": torch_backward}
-    with hs.threads(2, torch):
-        stats = hs.time_interleaved(fns, rounds)
-    row = {"layer": name,
-           "default / torch": stats["default"]["median"] / stats["torch"]["median"]}
-    print(f"backward {name:11s} default / torch {row['default / torch']:.2f}")
-    return row
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -298,7 +269,6 @@ def main() -> None:
         "winograd_rule": winograd_rule(rounds),
         "first_layer": first_layer(rounds),
         "groups": groups(rounds),
-        "backward": backward(torch, rounds),
     }
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -181,12 +181,14 @@ display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 #
 # `python -m benchmarks.ideas` times ten layers against PyTorch, S1..S5 and
 # five more (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer),
-# and each idea for closing the gap on them, shipped or not. Its latest run:
+# and each idea for closing the gap on them, shipped or not; the backward
+# column comes from `python -m benchmarks.backward`. Their latest runs:
 
 # %%
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
+back = json.loads(Path("benchmarks/results/backward.json").read_text())
 fwd = {r["layer"]: r["ratios"] for r in ideas["conv_blocks"]}
-bwd = {r["layer"]: r["default / torch"] for r in ideas["backward"]}
+bwd = {r["layer"]: r["default / torch"] for r in back["layers"]}
 rows = ["| layer | forward / PyTorch | with pixel blocks | every deep GEMM in blocks "
         "| backward / PyTorch |", "| --- | --- | --- | --- | --- |"]
 rows += [f"| {k} | {v['no blocks']:.2f} | {v['blocks']:.2f} "
@@ -263,7 +265,6 @@ print(f"S2, {bias['images']} images, one thread: the bias added after the GEMM "
       f"of the GEMM's time; inside it, "
       f"{(t['GEMM with the bias inside'] - t['GEMM alone']) / t['GEMM alone']:.0%}")
 print(f"Measured on {ideas['machine']}.")
-back = json.loads(Path("benchmarks/results/backward.json").read_text())
 ref = back["layers"][0]["vs"]   # "torch", or "before" if PyTorch was missing
 print(f"Backward pass, two threads, time / {SHOWN.get(ref, ref)}'s: "
       "with both changes (without them)")
