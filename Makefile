@@ -119,6 +119,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.winograd
 	$(BIN)/python -m benchmarks.passes
 	$(BIN)/python -m benchmarks.backward
+	$(BIN)/python -m benchmarks.blocks
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules

@@ -89,3 +89,23 @@ def test_backward_small_images_times_both_strategies() -> None:
     rows = backward.small_images(rounds=1, quick=True)
     assert [r["dtype"] for r in rows] == ["float32"] * 2 + ["float64"] * 2
     assert all(r["full / im2col_t"] > 0 for r in rows)
+
+
+def test_blocks_benchmark_times_both_ways_and_restores_the_rule() -> None:
+    """``benchmarks.blocks`` on its first shapes and S1, one round."""
+    from benchmarks import blocks
+
+    from im2col._strategies import _base
+
+    before = _base.SMALL_GEMM
+    rows = blocks.grid(rounds=1, quick=True)
+    assert [r["dtype"] for r in rows] == ["float32"] * 4 + ["float64"] * 4
+    assert [r["rule"] for r in rows[:4]] == [False, False, True, False]
+    assert not any(r["rule"] for r in rows[4:])  # float64 is never cut
+    steps = blocks.steps(rounds=1, quick=True)
+    assert set(steps[0]["GFLOP/s"]) == {"one", "48", "64", "96"}
+    row = blocks.layers(None, rounds=1, names=["S1"])[0]
+    assert row["forward blocks / one"] > 0
+    assert row["backward blocks / one"] > 0
+    assert row["forward cut"] is True  # S1's 32 filters by 148 rows
+    assert before == _base.SMALL_GEMM

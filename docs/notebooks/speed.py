@@ -160,8 +160,9 @@ show(fig, "Three bar charts on a log scale, one bar per method and layer. "
 # part of the gap is NumPy's BLAS against PyTorch's convolution kernels
 # (oneDNN on x86), not the stride tricks. The last column is the price of
 # the unfolding and the loop over units (below 1 where one-thread GEMMs on
-# cache-sized units beat the one big GEMM, or where the plan is `winograd`,
-# which makes fewer multiplies than the GEMM). Winograd's algorithm for 3x3,
+# cache-sized units beat the one big GEMM, where a shallow product is cut
+# into small blocks, below, or where the plan is `winograd`, which makes
+# fewer multiplies than the GEMM). Winograd's algorithm for 3x3,
 # stride-1 layers is derived and timed stage by stage, with the rule for
 # when `im2col.conv2d` uses it, on [When does Winograd pay?](../winograd/).
 
@@ -212,7 +213,14 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
-#   orientation were both measured, and neither is shipped.
+#   orientation were both measured, and neither is shipped. What made S1's
+#   product slow was its shape: few filters by a shallow column matrix,
+#   which OpenBLAS packs before multiplying. Cut into blocks of pixels of
+#   at most 100^3 multiply-adds, the same product goes to OpenBLAS's
+#   small-matrix kernels, which skip the packing: in float32 the package
+#   makes its shallow products that way (`python -m benchmarks.blocks`,
+#   printed below: S1's product in blocks of several widths, a grid of
+#   shapes, and whole layers with and without the blocks).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
 # - *The bias.* Added by a second pass over the output, it costs a
@@ -281,6 +289,25 @@ for dtype in ("float32", "float64"):
     print(f"{dtype}, outputs of 7x7 to 14x14, full / im2col_t: " + ", ".join(
         f"{r['pixels']} px {r['full / im2col_t']:.2f}" for r in small))
 print(f"Measured on {back['machine']}.")
+blocks = json.loads(Path("benchmarks/results/blocks.json").read_text())
+s1 = next(r for r in blocks["steps"] if r["layer"] == "S1")
+rate = s1["GFLOP/s"]
+print(f"S1's product ({s1['filters']} x {s1['rows']} @ {s1['rows']} x {s1['pixels']}, "
+      f"one thread): {rate['one']:.0f} GFLOP/s in one call; in blocks of "
+      + ", ".join(f"{k} pixels {v:.0f}" for k, v in rate.items() if k != "one"))
+for dtype in ("float32", "float64"):
+    cuts = [r["blocks / one"] for r in blocks["grid"] if r["dtype"] == dtype
+           and r["step"] < r["pixels"]]
+    print(f"{dtype}, {len(cuts)} shapes the float32 rule cuts, blocks / one call: "
+          f"median {np.median(cuts):.2f}, from {min(cuts):.2f} to {max(cuts):.2f}")
+passes = [(r["layer"], p, r[f"{p} blocks / one"], r[f"{p} cut"])
+          for r in blocks["layers"] for p in ("forward", "backward")]
+same = [ratio for _, _, ratio, cut in passes if not cut]
+print("Whole layers, two threads, time with blocks / without, where the pass cuts a "
+      "product: " + ", ".join(f"{name} {p} {ratio:.2f}" for name, p, ratio, cut in passes if cut)
+      + f"; the {len(same)} other passes run the same code both ways (the run's noise): "
+      f"{min(same):.2f} to {max(same):.2f}")
+print(f"Measured on {blocks['machine']}.")
 
 # %% [markdown]
 # ## How fast is the cs231n drop-in?
@@ -371,7 +398,9 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   pass of stride-1 layers), `full` (stride 1 only: `im2col`, but `dx` by
 #   im2col of `dout`, the transposed convolution, instead of col2im; picked for
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
-#   strided slice, no column buffer), `matmul` (1x1 kernels only);
+#   strided slice, no column buffer), `matmul` (1x1 kernels only); in
+#   float32, the first four cut a product of few filters by shallow
+#   columns into blocks of pixels for OpenBLAS's small-matrix kernels;
 # - `tensordot`, `einsum`: the same windows from
 #   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
 # - `torch`: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html)

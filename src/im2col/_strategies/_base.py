@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._compat import reshape_view
 from .._layer import Layer
 
 
@@ -153,11 +154,60 @@ PIXEL_BLOCK = 0
 #: 784 pixels per image, cutting them too gained nothing (``conv_blocks``).
 BLOCKED_DEPTH = 256
 BLOCKED_PIXELS = 2048
+#: A float32 product ``a @ b`` of a small ``a`` (``F x K``, at most
+#: ``SMALL_GEMM / LEAST_BLOCK`` elements) is cut into blocks of pixels (the
+#: columns of ``b``, a multiple of 32) of at most ``SMALL_GEMM``
+#: multiply-adds each: OpenBLAS (0.3.31, SkylakeX kernels) multiplies
+#: products that small with kernels that skip packing the operands. One
+#: thread, S1's filters by its columns (32 x 148 @ 148 x 1024) ran at about
+#: 105 GFLOP/s in blocks of 64 to 192 pixels, 75-77 in one call or in
+#: blocks of 224 (past the threshold); blocks of 112 and 208 pixels ran
+#: slower than those of 96 or 192. On the grid of shapes the rule cuts,
+#: blocks took 0.47-0.99x the time of one call; in float64 the same blocks
+#: took 0.72-1.10x (slower on 3136 pixels), so float64 is not cut
+#: (``python -m benchmarks.blocks``).
+SMALL_GEMM = 100**3
+#: The fewest pixels per block: blocks of 48 pixels ran S1's product no
+#: faster than one call.
+LEAST_BLOCK = 64
 
 
 def blocked(depth: int, pixels: int) -> bool:
-    """Whether a GEMM of ``depth`` (``C*kh*kw`` per group) by ``pixels`` is cut into blocks."""
+    """Whether a GEMM of ``depth`` (``C*kh*kw`` per group) by ``pixels`` is cut into :data:`PIXEL_BLOCK` blocks."""
     return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= BLOCKED_PIXELS
+
+
+def pixel_step(a: np.ndarray, pixels: int) -> int:
+    """Pixels per call of ``a @ b`` over ``pixels`` columns of ``b``: see :data:`SMALL_GEMM`."""
+    if blocked(a.shape[1], pixels):
+        return PIXEL_BLOCK
+    if a.dtype != np.float32:
+        return pixels
+    step = SMALL_GEMM // (a.shape[0] * a.shape[1]) // 32 * 32
+    return step if LEAST_BLOCK <= step < pixels else pixels
+
+
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = None) -> None:
+    """``out = a @ b`` (leading axes of ``b`` broadcast) in blocks of ``step`` columns.
+
+    ``step`` defaults to :func:`pixel_step`'s. The whole blocks are one
+    ``np.matmul`` over a stack of views (NumPy loops over the BLAS calls):
+    one Python call per block cost more than the blocks gained on the
+    4-group layer.
+    """
+    pixels = b.shape[-1]
+    step = pixel_step(a, pixels) if step is None else step
+    whole = pixels // step * step if step < pixels else 0
+
+    def stack(m: np.ndarray) -> np.ndarray:
+        v = reshape_view(m[..., :whole], (*m.shape[:-1], whole // step, step))
+        stacked: np.ndarray = v.swapaxes(-2, -3)
+        return stacked
+
+    if whole:
+        np.matmul(a, stack(b), out=stack(out))
+    if whole < pixels:
+        np.matmul(a, b[..., whole:], out=out[..., whole:])
 
 
 def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
@@ -191,14 +241,11 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
     axis of images is broadcast.
     """
     rg, Fg = layer.Cg * layer.g.taps, layer.Fg
-    pixels = cols.shape[-1]
-    step = PIXEL_BLOCK if blocked(rg, pixels) else pixels
     # One call per group: one matmul broadcast over the groups took as long
     # alone and longer in the whole layer (``python -m benchmarks.ideas``).
     for k in range(layer.groups):
-        for p in range(0, pixels, step):
-            np.matmul(layer.w2[k], cols[..., k * rg : (k + 1) * rg, p : p + step],
-                      out=out[..., k * Fg : (k + 1) * Fg, p : p + step])
+        gemm(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
+             out[..., k * Fg : (k + 1) * Fg, :])
 
 
 #: A float32 ``dw`` product is made transposed, ``cols @ dout.T``, for at
@@ -243,4 +290,4 @@ def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
         ck = cols[k * rg : (k + 1) * rg]
         add_product(dw[k], dk, ck, tmp)
         if columns:
-            np.matmul(layer.w2[k].T, dk, out=ck)
+            gemm(layer.w2[k].T, dk, ck)

@@ -32,6 +32,7 @@ import numpy as np
 from .._compat import reshape_view
 from .._layer import Layer
 from .._view import windows
+from . import _base
 from ._base import Buffer, Buffers
 from .im2col import Im2col
 
@@ -117,8 +118,8 @@ class Full(Im2col):
         out = reshape_view(dxb, (m, g.C, H * W))
         rf, Cg = layer.Fg * taps, layer.Cg
         for k in range(layer.groups):
-            np.matmul(bufs["wt"][k], d2[:, k * rf : (k + 1) * rf],
-                      out=out[:, k * Cg : (k + 1) * Cg])
+            _base.gemm(bufs["wt"][k], d2[:, k * rf : (k + 1) * rf],
+                       out[:, k * Cg : (k + 1) * Cg])
         return None
 
     def dout_padded(self, bufs: dict[str, np.ndarray], layer: Layer,

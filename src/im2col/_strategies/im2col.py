@@ -5,7 +5,9 @@ nothing is transposed. The default for images of many output pixels. With
 a bias and one group, the columns have a last row of ones and the filters
 a last column holding the bias, so the GEMM adds it: no second pass over
 the output (on a unit of S2 that pass took a third as long as the GEMM:
-``python -m benchmarks.passes``, ``bias``).
+``python -m benchmarks.passes``, ``bias``). In float32 a product of few
+filters by shallow columns is cut into blocks of pixels, for OpenBLAS's
+small-matrix kernels (``_base.gemm``).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class Im2col(Strategy):
         """One GEMM per group straight into the output slice (bias included, if it fits)."""
         c = self.columns(bufs, layer, xp)
         if "wb" in bufs:
-            np.matmul(bufs["wb"], c, out=o)
+            _base.gemm(bufs["wb"], c, o)
         else:
             _base.group_gemms(layer, c, o)
 
@@ -99,7 +101,7 @@ class Im2col(Strategy):
             for q in range(c.shape[0]):
                 _base.add_product(dw[k], dk[q], ck[q], tmp)
             if columns:
-                np.matmul(layer.w2[k].T, dk, out=ck)  # columns are used up
+                _base.gemm(layer.w2[k].T, dk, ck)  # columns are used up
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

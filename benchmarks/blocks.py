@@ -1,0 +1,193 @@
+"""Shallow products cut into small blocks, measured: ``python -m benchmarks.blocks``.
+
+The package cuts a float32 product ``a @ b`` of few filters by a shallow
+column matrix into blocks of pixels small enough for OpenBLAS's
+small-matrix kernels (``_strategies._base.gemm``, ``pixel_step``,
+``SMALL_GEMM``). Three measurements, ratios of medians of calls
+interleaved in one process:
+
+- ``grid``: one thread, ``(F, K) @ (4, K, P)`` (a unit of four images) in
+  one call against the package's blocks, over a grid of shapes, float32
+  and float64; each row says whether the rule cuts it.
+- ``steps``: one thread, S1's, the 4-group layer's and a 16-filter
+  product cut into blocks of several widths: the evidence for the
+  threshold and for widths that are multiples of 32.
+- ``layers``: two threads, the forward and backward passes of
+  ``benchmarks.layers``' layers with and without the blocks, and
+  PyTorch's when it is installed; each row says whether the pass cuts any
+  product (where it does not, both calls run the same code: their ratio
+  is the noise of the run).
+
+Results go to ``benchmarks/results/blocks.json``; ``--quick`` runs fewer
+rounds and shapes and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+
+from benchmarks import harness as hs
+from benchmarks.layers import LAYERS, arrays
+from im2col import conv2d, conv2d_backward
+from im2col._strategies import _base
+
+RESULTS = Path(__file__).parent / "results" / "blocks.json"
+#: Filters, rows (``C*kh*kw``, plus one for a bias) and pixels per image.
+GRID = [(f, k, p) for f in (16, 32, 64, 128) for k in (28, 76, 148, 288)
+        for p in (784, 1024, 3136)]
+#: name: (filters, rows, pixels, images)
+STEPS = {"S1": (32, 148, 1024, 3), "4 groups": (32, 288, 784, 1),
+         "16 filters": (16, 147, 3136, 2)}
+WIDTHS = (48, 64, 96, 112, 128, 160, 192, 208, 224, 256)
+
+
+@contextmanager
+def blocks(small: int) -> Iterator[None]:
+    """Set ``SMALL_GEMM`` (0: no blocks) inside the block."""
+    before = _base.SMALL_GEMM
+    _base.SMALL_GEMM = small
+    try:
+        yield
+    finally:
+        _base.SMALL_GEMM = before
+
+
+def _operands(f: int, k: int, p: int, m: int, dtype: Any) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((f, k)).astype(dtype),
+            rng.standard_normal((m, k, p)).astype(dtype), np.empty((m, f, p), dtype))
+
+
+def _cut(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int) -> Callable[[], None]:
+    return lambda: _base.gemm(a, b, out, step)
+
+
+def grid(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for dtype in (np.float32, np.float64):
+        for f, k, p in GRID[: 4 if quick else None]:
+            a, b, out = _operands(f, k, p, 4, dtype)
+            step = _base.pixel_step(a.astype(np.float32), p)  # float32's blocks
+            with hs.threads(1, None):
+                stats = hs.time_interleaved(
+                    {"one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
+                     "blocks": _cut(a, b, out, step)}, rounds)
+            row = {"dtype": np.dtype(dtype).name, "filters": f, "rows": k, "pixels": p,
+                   "one call GFLOP/s": 2 * f * k * p * 4 / stats["one"]["median"] / 1e9,
+                   "blocks / one": stats["blocks"]["median"] / stats["one"]["median"],
+                   "step": step, "rule": bool(step < p and dtype == np.float32)}
+            print(f"{row['dtype']} {f:3d} x {k:3d} x {p:4d}: blocks / one "
+                  f"{row['blocks / one']:.2f} (rule: {'blocks' if row['rule'] else 'one'})")
+            rows.append(row)
+    return rows
+
+
+def steps(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for name, (f, k, p, m) in list(STEPS.items())[: 1 if quick else None]:
+        a, b, out = _operands(f, k, p, m, np.float32)
+        fns: dict[str, Callable[[], None]] = {
+            "one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out)}
+        for width in WIDTHS[: 3 if quick else None]:
+            fns[str(width)] = _cut(a, b, out, width)
+        with hs.threads(1, None):
+            stats = hs.time_interleaved(fns, rounds)
+        flop = 2 * f * k * p * m
+        row = {"layer": name, "filters": f, "rows": k, "pixels": p,
+               "GFLOP/s": {key: flop / v["median"] / 1e9 for key, v in stats.items()}}
+        print(f"{name}: " + ", ".join(f"{key} {v:.0f}" for key, v in row["GFLOP/s"].items())
+              + " GFLOP/s")
+        rows.append(row)
+    return rows
+
+
+def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
+    return [_layer(name, torch, rounds) for name in names]
+
+
+def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
+    _, _, s, p, g, d = LAYERS[name]
+    x, w, b = arrays(name)
+    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    dout = np.ones_like(conv2d(x, w, b, **opts))
+    passes: dict[str, Callable[[], Any]] = {
+        "forward": lambda: conv2d(x, w, b, **opts),
+        "backward": lambda: conv2d_backward(dout, x, w, **opts)}
+
+    def timed(f: Callable[[], Any], small: int) -> Callable[[], Any]:
+        def run() -> Any:
+            with blocks(small):
+                return f()
+        return run
+
+    fns = {f"{k} {how}": timed(f, small) for k, f in passes.items()
+           for how, small in (("blocks", _base.SMALL_GEMM), ("one", 0))}
+    if torch is not None:
+        xt, wt, bt, dt = (torch.from_numpy(v) for v in (x, w, b, dout))
+
+        def forward_torch() -> Any:
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(xt, wt, bt, stride=s, padding=p,
+                                                  dilation=d, groups=g)
+
+        def backward_torch() -> Any:
+            with torch.no_grad():
+                return torch.ops.aten.convolution_backward(
+                    dt, xt, wt, [w.shape[0]], [s, s], [p, p], [d, d], False,
+                    [0, 0], g, [True, True, True])
+        fns["forward torch"], fns["backward torch"] = forward_torch, backward_torch
+    with hs.threads(2, torch):
+        stats = hs.time_interleaved(fns, rounds)
+    med = {k: v["median"] for k, v in stats.items()}
+    row: dict[str, Any] = {"layer": name}
+    for k, f in passes.items():
+        row[f"{k} cut"] = _cuts(f)
+        row[f"{k} blocks / one"] = med[f"{k} blocks"] / med[f"{k} one"]
+        if torch is not None:
+            row[f"{k} blocks / torch"] = med[f"{k} blocks"] / med[f"{k} torch"]
+            row[f"{k} one / torch"] = med[f"{k} one"] / med[f"{k} torch"]
+    print(f"{name:11s} " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()
+                                     if isinstance(v, float)))
+    return row
+
+
+def _cuts(f: Callable[[], Any]) -> bool:
+    """Whether a call of ``f`` cuts any product into blocks."""
+    rule, cut = _base.pixel_step, []
+
+    def spy(a: np.ndarray, pixels: int) -> int:
+        step = rule(a, pixels)
+        cut.append(step < pixels)
+        return step
+    with mock.patch.object(_base, "pixel_step", spy):
+        f()
+    return any(cut)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 11
+    torch = hs.try_torch()
+    result = {
+        "machine": hs.machine_label(hs.machine(), 2),
+        "small_gemm": _base.SMALL_GEMM,
+        "grid": grid(rounds, args.quick),
+        "steps": steps(rounds * 2, args.quick),
+        "layers": layers(torch, rounds * 2, ["S1"] if args.quick else list(LAYERS)),
+    }
+    if not args.quick:
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
