@@ -2,16 +2,18 @@
 
 The package cuts a float32 product ``a @ b`` of few filters by a shallow
 column matrix into blocks of pixels small enough for OpenBLAS's
-small-matrix kernels (``_strategies._base.gemm``, ``pixel_step``,
+small-matrix kernels (``_strategies._base.product``, ``pixel_step``,
 ``SMALL_GEMM``). Three measurements, ratios of medians of calls
 interleaved in one process:
 
-- ``grid``: one thread, ``(F, K) @ (4, K, P)`` (a unit of four images) in
-  one call against the package's blocks, over a grid of shapes, float32
-  and float64; each row says whether the rule cuts it.
+- ``grid``: ``(F, K) @ (4, K, P)`` (a unit of four images) in one call
+  against float32's blocks, over a grid of shapes: one BLAS thread in
+  float32 and float64, and two BLAS threads in float32 (where one call
+  may use both threads and the blocks cannot); each row says whether the
+  rule cuts it (float32, one BLAS thread, OpenBLAS's SkylakeX kernels).
 - ``steps``: one thread, S1's, the 4-group layer's and a 16-filter
   product cut into blocks of several widths: the evidence for the
-  threshold and for widths that are multiples of 32.
+  threshold and the widths.
 - ``layers``: two threads, the forward and backward passes of
   ``benchmarks.layers``' layers with and without the blocks, and
   PyTorch's when it is installed; each row says whether the pass cuts any
@@ -26,8 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -46,18 +47,12 @@ GRID = [(f, k, p) for f in (16, 32, 64, 128) for k in (28, 76, 148, 288)
 #: name: (filters, rows, pixels, images)
 STEPS = {"S1": (32, 148, 1024, 3), "4 groups": (32, 288, 784, 1),
          "16 filters": (16, 147, 3136, 2)}
-WIDTHS = (48, 64, 96, 112, 128, 160, 192, 208, 224, 256)
+WIDTHS = (32, 48, 64, 96, 112, 128, 160, 192, 208, 224, 256)
 
 
-@contextmanager
-def blocks(small: int) -> Iterator[None]:
+def blocks(small: int) -> Any:
     """Set ``SMALL_GEMM`` (0: no blocks) inside the block."""
-    before = _base.SMALL_GEMM
-    _base.SMALL_GEMM = small
-    try:
-        yield
-    finally:
-        _base.SMALL_GEMM = before
+    return mock.patch.object(_base, "SMALL_GEMM", small)
 
 
 def _operands(f: int, k: int, p: int, m: int, dtype: Any) -> tuple[np.ndarray, ...]:
@@ -67,7 +62,7 @@ def _operands(f: int, k: int, p: int, m: int, dtype: Any) -> tuple[np.ndarray, .
 
 
 def _cut(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int) -> Callable[[], None]:
-    return lambda: _base.gemm(a, b, out, step)
+    return lambda: _base.product(a, b, out, step)
 
 
 def grid(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
@@ -75,17 +70,24 @@ def grid(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
     for dtype in (np.float32, np.float64):
         for f, k, p in GRID[: 4 if quick else None]:
             a, b, out = _operands(f, k, p, 4, dtype)
-            step = _base.pixel_step(a.astype(np.float32), p)  # float32's blocks
-            with hs.threads(1, None):
-                stats = hs.time_interleaved(
-                    {"one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
-                     "blocks": _cut(a, b, out, step)}, rounds)
-            row = {"dtype": np.dtype(dtype).name, "filters": f, "rows": k, "pixels": p,
-                   "one call GFLOP/s": 2 * f * k * p * 4 / stats["one"]["median"] / 1e9,
-                   "blocks / one": stats["blocks"]["median"] / stats["one"]["median"],
-                   "step": step, "rule": bool(step < p and dtype == np.float32)}
+            step = _base.small_step(f * k, p)  # float32's rule
+            fns = {"one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
+                   "blocks": _cut(a, b, out, step)}
+            row: dict[str, Any] = {
+                "dtype": np.dtype(dtype).name, "filters": f, "rows": k, "pixels": p,
+                "step": step, "rule": bool(step < p and dtype == np.float32)}
+            # float32 also with two BLAS threads, where the package makes no blocks
+            for threads in (1, 2) if dtype == np.float32 else (1,):
+                with hs.threads(threads, None):
+                    stats = hs.time_interleaved(fns, rounds)
+                key = "" if threads == 1 else ", two BLAS threads"
+                row[f"one call GFLOP/s{key}"] = 2 * f * k * p * 4 / stats["one"]["median"] / 1e9
+                row[f"blocks / one{key}"] = stats["blocks"]["median"] / stats["one"]["median"]
             print(f"{row['dtype']} {f:3d} x {k:3d} x {p:4d}: blocks / one "
-                  f"{row['blocks / one']:.2f} (rule: {'blocks' if row['rule'] else 'one'})")
+                  f"{row['blocks / one']:.2f}"
+                  + (f" (two BLAS threads {row['blocks / one, two BLAS threads']:.2f})"
+                     if dtype == np.float32 else "")
+                  + f" (rule: {'blocks' if row['rule'] else 'one'})")
             rows.append(row)
     return rows
 

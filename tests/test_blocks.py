@@ -1,4 +1,4 @@
-"""Products cut into blocks of pixels (``_strategies._base.gemm``): the same
+"""Products cut into blocks of pixels (``_strategies._base.product``): the same
 product as one call, the rule that picks the blocks, and every strategy's
 convolution and gradients against the loops with blocks forced on."""
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from im2col import _conv, conv2d, conv2d_backward
+from im2col import _conv, _threads, conv2d, conv2d_backward
 from im2col._layer import layer_of
 from im2col._strategies import STRATEGIES, _base
 from tests import reference as ref
@@ -34,7 +34,7 @@ def test_blocks_make_the_same_product(a_shape: Any, b_shape: Any, step: int,
     b = random_array(1, b_shape, dtype)
     big = np.full((*b_shape[:-2], a_shape[0] + 3, b_shape[-1] + 5), np.nan, dtype)
     out = big[..., 1 : 1 + a_shape[0], 2 : 2 + b_shape[-1]]  # a view, as a group's rows
-    _base.gemm(a, b, out, step)
+    _base.product(a, b, out, step)
     np.testing.assert_allclose(out, np.matmul(a, b), **tolerance(dtype))
     outside = np.ones(big.shape, bool)
     outside[..., 1 : 1 + a_shape[0], 2 : 2 + b_shape[-1]] = False
@@ -50,14 +50,37 @@ def test_blocks_make_the_same_product(a_shape: Any, b_shape: Any, step: int,
     ((64, 576), 3136, np.float32, 3136),  # a deep product: one call
     ((32, 148), 1024, np.float64, 1024),  # float64: one call
 ])
-def test_the_rule_cuts_shallow_float32_products(a_shape: Any, pixels: int, dtype: Any,
-                                                step: int) -> None:
+def test_the_rule_cuts_shallow_float32_products(
+    a_shape: Any, pixels: int, dtype: Any, step: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_threads, "small_kernels", lambda: True)
     assert _base.pixel_step(np.zeros(a_shape, dtype), pixels) == step
 
 
-def test_s1_is_cut_into_blocks_and_matches_the_loops() -> None:
+def test_no_blocks_without_the_small_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_threads, "small_kernels", lambda: False)
+    assert _base.pixel_step(np.zeros((32, 148), np.float32), 1024) == 1024
+
+
+def test_the_small_kernels_need_one_blas_thread() -> None:
+    """With two BLAS threads one call beats the blocks, which run on one thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    skylakex = any(i.get("internal_api") == "openblas"
+                   and i.get("architecture") in _threads.SMALL_KERNEL_CORES
+                   for i in threadpool_info() if i.get("user_api") == "blas")
+    with threadpool_limits(2, user_api="blas"):
+        assert not _threads.small_kernels()
+    with threadpool_limits(1, user_api="blas"):
+        assert _threads.small_kernels() == skylakex
+
+
+def test_s1_is_cut_into_blocks_and_matches_the_loops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """cs231n's first layer (3 channels, 32 7x7 filters, padding 3) in float32,
     as the assignment's model calls it, on a few images."""
+    monkeypatch.setattr(_threads, "small_kernels", lambda: True)
     x, w, b, dout = conv_arrays((2, 3, 32, 32), (32, 3, 7, 7), np.float32, padding=3)
     assert _base.pixel_step(np.zeros((32, 3 * 49 + 1), np.float32), 1024) < 1024
     np.testing.assert_allclose(conv2d(x, w, b, padding=3),

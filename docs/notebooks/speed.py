@@ -160,9 +160,8 @@ show(fig, "Three bar charts on a log scale, one bar per method and layer. "
 # part of the gap is NumPy's BLAS against PyTorch's convolution kernels
 # (oneDNN on x86), not the stride tricks. The last column is the price of
 # the unfolding and the loop over units (below 1 where one-thread GEMMs on
-# cache-sized units beat the one big GEMM, where a shallow product is cut
-# into small blocks, below, or where the plan is `winograd`, which makes
-# fewer multiplies than the GEMM). Winograd's algorithm for 3x3,
+# cache-sized units beat the one big GEMM, or where the plan is `winograd`,
+# which makes fewer multiplies than the GEMM). Winograd's algorithm for 3x3,
 # stride-1 layers is derived and timed stage by stage, with the rule for
 # when `im2col.conv2d` uses it, on [When does Winograd pay?](../winograd/).
 
@@ -213,14 +212,19 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
-#   orientation were both measured, and neither is shipped. What made S1's
-#   product slow was its shape: few filters by a shallow column matrix,
-#   which OpenBLAS packs before multiplying. Cut into blocks of pixels of
-#   at most 100^3 multiply-adds, the same product goes to OpenBLAS's
-#   small-matrix kernels, which skip the packing: in float32 the package
-#   makes its shallow products that way (`python -m benchmarks.blocks`,
+#   orientation were both measured, and neither is shipped. What is
+#   shipped: OpenBLAS, on the cores it runs its SkylakeX kernels on, sends
+#   a float32 product of at most 100^3 multiply-adds to small-matrix
+#   kernels that skip packing the operands (its
+#   [`sgemm_small_kernel_permit_skylakex.c`](https://github.com/OpenMathLib/OpenBLAS/blob/develop/kernel/x86_64/sgemm_small_kernel_permit_skylakex.c)).
+#   S1's product, 32 filters by 148 rows of columns, is larger than that
+#   per image, so the package cuts it, and every product of few filters by
+#   shallow columns, into blocks of pixels under that size, when BLAS runs
+#   on one thread (as it does under the workers); with more BLAS threads one
+#   call, which can use them, is left alone (`python -m benchmarks.blocks`,
 #   printed below: S1's product in blocks of several widths, a grid of
-#   shapes, and whole layers with and without the blocks).
+#   shapes with one and two BLAS threads, and whole layers with and
+#   without the blocks).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group.
 # - *The bias.* Added by a second pass over the output, it costs a
@@ -295,11 +299,12 @@ rate = s1["GFLOP/s"]
 print(f"S1's product ({s1['filters']} x {s1['rows']} @ {s1['rows']} x {s1['pixels']}, "
       f"one thread): {rate['one']:.0f} GFLOP/s in one call; in blocks of "
       + ", ".join(f"{k} pixels {v:.0f}" for k, v in rate.items() if k != "one"))
-for dtype in ("float32", "float64"):
-    cuts = [r["blocks / one"] for r in blocks["grid"] if r["dtype"] == dtype
-           and r["step"] < r["pixels"]]
-    print(f"{dtype}, {len(cuts)} shapes the float32 rule cuts, blocks / one call: "
-          f"median {np.median(cuts):.2f}, from {min(cuts):.2f} to {max(cuts):.2f}")
+for dtype, key in (("float32", "blocks / one"), ("float64", "blocks / one"),
+                   ("float32", "blocks / one, two BLAS threads")):
+    cuts = [r[key] for r in blocks["grid"] if r["dtype"] == dtype and r["step"] < r["pixels"]]
+    print(f"{dtype}, {'two BLAS threads' if 'two' in key else 'one thread'}, the "
+          f"{len(cuts)} shapes float32's rule cuts, blocks / one call: median "
+          f"{np.median(cuts):.2f}, from {min(cuts):.2f} to {max(cuts):.2f}")
 passes = [(r["layer"], p, r[f"{p} blocks / one"], r[f"{p} cut"])
           for r in blocks["layers"] for p in ("forward", "backward")]
 same = [ratio for _, _, ratio, cut in passes if not cut]
@@ -398,9 +403,9 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   pass of stride-1 layers), `full` (stride 1 only: `im2col`, but `dx` by
 #   im2col of `dout`, the transposed convolution, instead of col2im; picked for
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
-#   strided slice, no column buffer), `matmul` (1x1 kernels only); in
-#   float32, the first four cut a product of few filters by shallow
-#   columns into blocks of pixels for OpenBLAS's small-matrix kernels;
+#   strided slice, no column buffer), `matmul` (1x1 kernels only); all but
+#   `shift` cut a float32 product of few filters by shallow columns into
+#   blocks of pixels where OpenBLAS's small-matrix kernels run;
 # - `tensordot`, `einsum`: the same windows from
 #   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
 # - `torch`: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html)

@@ -44,6 +44,7 @@ class _State:
         self.threads: set[threading.Thread] = set()  # the pool's
         self.primed = False  # see _prime_blas
         self.summing = threading.Lock()  # see summing
+        self.small: bool | None = None  # see small_kernels
 
 
 _state = _State()
@@ -75,6 +76,28 @@ def alone() -> bool:
     inside the call. (A pool thread not yet counted makes this False.)
     """
     return threading.active_count() == 1 + len(_state.threads)
+
+
+#: OpenBLAS's cores whose float32 products of at most ``100**3``
+#: multiply-adds go to small-matrix kernels that skip packing the operands
+#: (``kernel/x86_64/sgemm_small_kernel_permit_skylakex.c``); the package's
+#: blocks were measured on these kernels only (``python -m benchmarks.blocks``).
+SMALL_KERNEL_CORES = frozenset({"SkylakeX"})
+
+
+def small_kernels() -> bool:
+    """Whether a small float32 product now runs on OpenBLAS's small-matrix kernels.
+
+    That is, BLAS is OpenBLAS on a core of :data:`SMALL_KERNEL_CORES` and
+    runs on one thread (a call's workers hold it there, or the program
+    set it so). With more threads one large product beats the blocks,
+    which run on the calling thread alone (``benchmarks.blocks``, ``grid``).
+    """
+    if _state.small is None:
+        _state.small = any(lib.internal_api == "openblas"
+                           and lib.architecture in SMALL_KERNEL_CORES
+                           for lib in _blas().lib_controllers)
+    return _state.small and (_state.depth > 0 or _blas_threads() == 1)
 
 
 def default_workers() -> int:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import _threads
 from .._compat import reshape_view
 from .._layer import Layer
 
@@ -154,21 +155,17 @@ PIXEL_BLOCK = 0
 #: 784 pixels per image, cutting them too gained nothing (``conv_blocks``).
 BLOCKED_DEPTH = 256
 BLOCKED_PIXELS = 2048
-#: A float32 product ``a @ b`` of a small ``a`` (``F x K``, at most
-#: ``SMALL_GEMM / LEAST_BLOCK`` elements) is cut into blocks of pixels (the
-#: columns of ``b``, a multiple of 32) of at most ``SMALL_GEMM``
-#: multiply-adds each: OpenBLAS (0.3.31, SkylakeX kernels) multiplies
-#: products that small with kernels that skip packing the operands. One
-#: thread, S1's filters by its columns (32 x 148 @ 148 x 1024) ran at about
-#: 105 GFLOP/s in blocks of 64 to 192 pixels, 75-77 in one call or in
-#: blocks of 224 (past the threshold); blocks of 112 and 208 pixels ran
-#: slower than those of 96 or 192. On the grid of shapes the rule cuts,
-#: blocks took 0.47-0.99x the time of one call; in float64 the same blocks
-#: took 0.72-1.10x (slower on 3136 pixels), so float64 is not cut
-#: (``python -m benchmarks.blocks``).
+#: Where OpenBLAS's small-matrix kernels are at hand
+#: (:func:`im2col._threads.small_kernels`), a float32 product ``a @ b`` is
+#: cut into blocks of pixels (columns of ``b``, a multiple of 32, at least
+#: :data:`LEAST_BLOCK`) of at most this many multiply-adds each, the most
+#: those kernels take. On S1's forward product (32 x 148 @ 148 x 1024) and
+#: on a grid of shallow products they ran faster than one call; in float64
+#: the same blocks were as often slower (``python -m benchmarks.blocks``;
+#: the speed page prints its figures).
 SMALL_GEMM = 100**3
-#: The fewest pixels per block: blocks of 48 pixels ran S1's product no
-#: faster than one call.
+#: The fewest pixels per block (blocks of 48 ran S1's product no faster
+#: than one call).
 LEAST_BLOCK = 64
 
 
@@ -177,24 +174,30 @@ def blocked(depth: int, pixels: int) -> bool:
     return PIXEL_BLOCK > 0 and depth >= BLOCKED_DEPTH and pixels >= BLOCKED_PIXELS
 
 
-def pixel_step(a: np.ndarray, pixels: int) -> int:
-    """Pixels per call of ``a @ b`` over ``pixels`` columns of ``b``: see :data:`SMALL_GEMM`."""
-    if blocked(a.shape[1], pixels):
-        return PIXEL_BLOCK
-    if a.dtype != np.float32:
-        return pixels
-    step = SMALL_GEMM // (a.shape[0] * a.shape[1]) // 32 * 32
+def small_step(size: int, pixels: int) -> int:
+    """Columns per block of a product of a ``size``-element ``a`` by ``pixels`` columns.
+
+    The rule of :data:`SMALL_GEMM` for OpenBLAS's small-matrix kernels;
+    ``pixels`` (one call) where blocks would be too narrow or hold them all.
+    """
+    step = SMALL_GEMM // size // 32 * 32 if size else pixels
     return step if LEAST_BLOCK <= step < pixels else pixels
 
 
-def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = None) -> None:
-    """``out = a @ b`` (leading axes of ``b`` broadcast) in blocks of ``step`` columns.
+def pixel_step(a: np.ndarray, pixels: int) -> int:
+    """Columns per call of ``a @ b``: :func:`small_step`'s in float32 where the small kernels run."""
+    if a.dtype != np.float32 or not _threads.small_kernels():
+        return pixels
+    return small_step(a.size, pixels)
+
+
+def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = None) -> None:
+    """``out = a @ b`` for a 2-D ``a`` (leading axes of ``b`` broadcast), ``step`` columns per call.
 
     ``step`` defaults to :func:`pixel_step`'s. The whole blocks are one
-    ``np.matmul`` over a stack of views (NumPy loops over the BLAS calls):
-    one Python call per block cost more than the blocks gained on the
-    4-group layer.
+    ``np.matmul`` over a stack of views, NumPy looping over the BLAS calls.
     """
+    assert a.ndim == 2, a.shape
     pixels = b.shape[-1]
     step = pixel_step(a, pixels) if step is None else step
     whole = pixels // step * step if step < pixels else 0
@@ -241,11 +244,12 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
     axis of images is broadcast.
     """
     rg, Fg = layer.Cg * layer.g.taps, layer.Fg
+    step = PIXEL_BLOCK if blocked(rg, cols.shape[-1]) else None
     # One call per group: one matmul broadcast over the groups took as long
     # alone and longer in the whole layer (``python -m benchmarks.ideas``).
     for k in range(layer.groups):
-        gemm(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
-             out[..., k * Fg : (k + 1) * Fg, :])
+        product(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
+                out[..., k * Fg : (k + 1) * Fg, :], step)
 
 
 #: A float32 ``dw`` product is made transposed, ``cols @ dout.T``, for at
@@ -290,4 +294,4 @@ def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
         ck = cols[k * rg : (k + 1) * rg]
         add_product(dw[k], dk, ck, tmp)
         if columns:
-            gemm(layer.w2[k].T, dk, ck)
+            product(layer.w2[k].T, dk, ck)

@@ -118,8 +118,8 @@ class Full(Im2col):
         out = reshape_view(dxb, (m, g.C, H * W))
         rf, Cg = layer.Fg * taps, layer.Cg
         for k in range(layer.groups):
-            _base.gemm(bufs["wt"][k], d2[:, k * rf : (k + 1) * rf],
-                       out[:, k * Cg : (k + 1) * Cg])
+            _base.product(bufs["wt"][k], d2[:, k * rf : (k + 1) * rf],
+                          out[:, k * Cg : (k + 1) * Cg])
         return None
 
     def dout_padded(self, bufs: dict[str, np.ndarray], layer: Layer,

@@ -7,7 +7,7 @@ a last column holding the bias, so the GEMM adds it: no second pass over
 the output (on a unit of S2 that pass took a third as long as the GEMM:
 ``python -m benchmarks.passes``, ``bias``). In float32 a product of few
 filters by shallow columns is cut into blocks of pixels, for OpenBLAS's
-small-matrix kernels (``_base.gemm``).
+small-matrix kernels (``_base.product``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Im2col(Strategy):
         """One GEMM per group straight into the output slice (bias included, if it fits)."""
         c = self.columns(bufs, layer, xp)
         if "wb" in bufs:
-            _base.gemm(bufs["wb"], c, o)
+            _base.product(bufs["wb"], c, o)
         else:
             _base.group_gemms(layer, c, o)
 
@@ -101,7 +101,7 @@ class Im2col(Strategy):
             for q in range(c.shape[0]):
                 _base.add_product(dw[k], dk[q], ck[q], tmp)
             if columns:
-                _base.gemm(layer.w2[k].T, dk, ck)  # columns are used up
+                _base.product(layer.w2[k].T, dk, ck)  # columns are used up
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

@@ -51,7 +51,7 @@ class Matmul(Strategy):
             w2k = layer.w2[k]
             for i in range(m):
                 dk = d[i, k * Fg : (k + 1) * Fg]
-                np.matmul(w2k.T, dk, out=dx3[i, k * Cg : (k + 1) * Cg])
+                _base.product(w2k.T, dk, dx3[i, k * Cg : (k + 1) * Cg])
                 _base.add_product(dw[k], dk, x3[i, k * Cg : (k + 1) * Cg], tmp)
         return dxb
 MATMUL = Matmul()
