@@ -213,9 +213,9 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
 #   orientation were both measured, and neither is shipped. What is
-#   shipped: OpenBLAS, on the cores it runs its SkylakeX kernels on, sends
+#   shipped: OpenBLAS, with its SkylakeX code (as on this machine), sends
 #   a float32 product of at most 100^3 multiply-adds to small-matrix
-#   kernels that skip packing the operands (its
+#   routines that skip packing the operands (its
 #   [`sgemm_small_kernel_permit_skylakex.c`](https://github.com/OpenMathLib/OpenBLAS/blob/develop/kernel/x86_64/sgemm_small_kernel_permit_skylakex.c)).
 #   S1's product, 32 filters by 148 rows of columns, is larger than that
 #   per image, so the package cuts it, and every product of few filters by
@@ -405,7 +405,7 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
 #   strided slice, no column buffer), `matmul` (1x1 kernels only); all but
 #   `shift` cut a float32 product of few filters by shallow columns into
-#   blocks of pixels where OpenBLAS's small-matrix kernels run;
+#   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from
 #   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
 # - `torch`: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html)
