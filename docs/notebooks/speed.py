@@ -208,7 +208,8 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   columns) blocks on products of at least 256 rows and 2048 pixels changed
 #   little; in a program that only convolves, each variant in a fresh
 #   process, they cost more (printed below; S3 runs Winograd's tiles, whose
-#   products are not cut), so the package makes no blocks.
+#   products are not cut), so the package does not cut deep products (it
+#   cuts shallow ones, next item).
 # - *First layers (C = 3, 7x7).* The copy into the columns is the small
 #   part of S1's time; copying the columns in NHWC order instead (runs of
 #   `kw*C` elements after a transpose) and multiplying in the other
