@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import harness as hs
+from benchmarks import methods as mt
 from benchmarks.layers import LAYERS, arrays
 from im2col import conv2d, conv2d_backward
 from im2col._conv import _backward
@@ -144,14 +145,7 @@ def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
 
     fns: dict[str, Callable[[], Any]] = {"default": now, "before": then}
     if torch is not None:
-        xt, wt, dt = (torch.from_numpy(a) for a in (x, w, dout))
-
-        def torch_backward() -> Any:
-            with torch.no_grad():
-                return torch.ops.aten.convolution_backward(
-                    dt, xt, wt, [w.shape[0]], [s, s], [p, p], [d, d], False,
-                    [0, 0], g, [True, True, True])
-        fns["torch"] = torch_backward
+        fns["torch"] = mt.torch_layer(torch, x, w, None, dout, **opts)["backward"]
     with hs.threads(2, torch):
         stats = hs.time_interleaved(fns, rounds)
     ref = "torch" if torch is not None else "before"

@@ -36,6 +36,7 @@ from unittest import mock
 import numpy as np
 
 from benchmarks import harness as hs
+from benchmarks import methods as mt
 from benchmarks.layers import LAYERS, arrays
 from im2col import conv2d, conv2d_backward
 from im2col._strategies import _base
@@ -133,19 +134,7 @@ def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     fns = {f"{k} {how}": timed(f, small) for k, f in passes.items()
            for how, small in (("blocks", _base.SMALL_GEMM), ("one", 0))}
     if torch is not None:
-        xt, wt, bt, dt = (torch.from_numpy(v) for v in (x, w, b, dout))
-
-        def forward_torch() -> Any:
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(xt, wt, bt, stride=s, padding=p,
-                                                  dilation=d, groups=g)
-
-        def backward_torch() -> Any:
-            with torch.no_grad():
-                return torch.ops.aten.convolution_backward(
-                    dt, xt, wt, [w.shape[0]], [s, s], [p, p], [d, d], False,
-                    [0, 0], g, [True, True, True])
-        fns["forward torch"], fns["backward torch"] = forward_torch, backward_torch
+        fns |= {f"{k} torch": f for k, f in mt.torch_layer(torch, x, w, b, dout, **opts).items()}
     with hs.threads(2, torch):
         stats = hs.time_interleaved(fns, rounds)
     med = {k: v["median"] for k, v in stats.items()}

@@ -50,6 +50,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks import harness as hs
+from benchmarks import methods as mt
 from benchmarks.layers import F32, LAYERS, arrays
 from im2col import _conv, _plan, conv2d, conv2d_backward
 from im2col._strategies import _base
@@ -121,8 +122,7 @@ def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
                                                 lambda: conv2d(x, w, b, **opts)),
     }
     if torch is not None:
-        xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
-        fns["torch"] = lambda: torch.nn.functional.conv2d(xt, wt, bt, **opts)
+        fns["torch"] = mt.torch_layer(torch, x, w, b, None, **opts)["forward"]
     with hs.threads(2, torch):
         stats = hs.time_interleaved(fns, rounds)
     ref = "torch" if torch is not None else "no blocks"

@@ -148,13 +148,7 @@ def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,
         m["tensordot"] = lambda: tensordot_forward(x, w, b, s, p)
         m["einsum"] = lambda: einsum_forward(x, w, b, s, p)
     if torch is not None:
-        xt, wt, bt = (torch.from_numpy(v) for v in (x, w, b))
-        conv = torch.nn.functional.conv2d
-
-        def run_torch() -> object:
-            with torch.no_grad():
-                return conv(xt, wt, bt, stride=s, padding=p)
-        m["torch"] = run_torch
+        m["torch"] = torch_layer(torch, x, w, b, None, stride=s, padding=p)["forward"]
     return m
 
 
@@ -171,16 +165,32 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
         m[name] = (lambda name=name: _conv._backward(
             dout, x, w, stride=s, padding=p, strategy=name))
     if torch is not None:
-        xt, wt, dt = (torch.from_numpy(v) for v in (x, w, dout))
-        F = shape.w[0]
-
-        def run_torch() -> object:
-            with torch.no_grad():
-                return torch.ops.aten.convolution_backward(
-                    dt, xt, wt, [F], [s, s], [p, p], [1, 1], False, [0, 0], 1,
-                    [True, True, True])
-        m["torch"] = run_torch
+        m["torch"] = torch_layer(torch, x, w, None, dout, stride=s, padding=p)["backward"]
     return m
+
+
+def torch_layer(torch: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                dout: np.ndarray | None, *, stride: int = 1, padding: int = 0,
+                dilation: int = 1, groups: int = 1) -> dict[str, Callable[[], object]]:
+    """PyTorch's ``forward`` and ``backward`` (all three gradients) of a layer.
+
+    No autograd graph is recorded; the tensors share the arrays' memory.
+    """
+    xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+    bt = None if b is None else torch.from_numpy(b)
+    dt = None if dout is None else torch.from_numpy(dout)
+
+    def forward() -> object:
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding,
+                                              dilation=dilation, groups=groups)
+
+    def backward() -> object:
+        with torch.no_grad():
+            return torch.ops.aten.convolution_backward(
+                dt, xt, wt, [w.shape[0]], [stride] * 2, [padding] * 2, [dilation] * 2,
+                False, [0, 0], groups, [True, True, True])
+    return {"forward": forward, "backward": backward}
 
 
 def gemm_method(shape: Shape, dtype: Any, *, backward: bool) -> Callable[[], object]:

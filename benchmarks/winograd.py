@@ -99,12 +99,7 @@ def methods(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any,
     fns: dict[str, Callable[[], object]] = {
         "im2col": lambda: im2col_gemm(x, w, b, padding=p)}
     if torch is not None:
-        xt, wt, bt = (torch.from_numpy(v) for v in (x, w, b))
-
-        def run_torch() -> object:
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(xt, wt, bt, padding=p)
-        fns["torch"] = run_torch
+        fns["torch"] = mt.torch_layer(torch, x, w, b, None, padding=p)["forward"]
     for m in TILES:
         fns[f"F{m}"] = lambda m=m: wc.conv2d(x, w, b, padding=p, m=m, workers=workers)
         layer = wc.Winograd(m, x.shape, w.shape[0], p, x.dtype)
@@ -121,9 +116,7 @@ def errors(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any) -> dict[str, f
     outs = {"im2col": im2col_gemm(x, w, b, padding=p)}
     outs.update({f"F{m}": wc.conv2d(x, w, b, padding=p, m=m) for m in TILES})
     if torch is not None:
-        with torch.no_grad():
-            outs["torch"] = torch.nn.functional.conv2d(
-                *(torch.from_numpy(v) for v in (x, w, b)), padding=p).numpy()
+        outs["torch"] = mt.torch_layer(torch, x, w, b, None, padding=p)["forward"]().numpy()
     scale = float(np.abs(ref).max())
     return {k: float(np.abs(v - ref).max()) / scale for k, v in outs.items()}
 
