@@ -90,8 +90,9 @@ def small_kernels() -> bool:
 
     That is, BLAS is OpenBLAS on a core of :data:`SMALL_KERNEL_CORES` and
     runs on one thread (a call's workers hold it there, or the program
-    set it so). With more threads one large product beats the blocks,
-    which run on the calling thread alone (``benchmarks.blocks``, ``grid``).
+    set it so). With more threads, one call can use them and the blocks,
+    which run on the calling thread alone, cannot: there the blocks were
+    at times much slower (``benchmarks.blocks``, ``grid``).
     """
     if _state.small is None:
         _state.small = any(lib.internal_api == "openblas"
