@@ -160,9 +160,10 @@ BLOCKED_PIXELS = 2048
 #: cut into blocks of pixels (columns of ``b``, a multiple of 32, at least
 #: :data:`LEAST_BLOCK`) of at most this many multiply-adds each, the most
 #: those kernels take. On S1's forward product (32 x 148 @ 148 x 1024) and
-#: on a grid of shallow products they ran faster than one call; in float64
-#: the same blocks were as often slower (``python -m benchmarks.blocks``;
-#: the speed page prints its figures).
+#: on nearly every shape of a grid of shallow products they ran faster than
+#: one call; in float64 the same blocks gained less and were slower on some
+#: shapes (``python -m benchmarks.blocks``; the speed page prints its
+#: figures).
 SMALL_GEMM = 100**3
 #: The fewest pixels per block (blocks of 48 ran S1's product no faster
 #: than one call).
