@@ -404,8 +404,10 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   pass of stride-1 layers), `full` (stride 1 only: `im2col`, but `dx` by
 #   im2col of `dout`, the transposed convolution, instead of col2im; picked for
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
-#   strided slice, no column buffer), `matmul` (1x1 kernels only); all but
-#   `shift` cut a float32 product of few filters by shallow columns into
+#   strided slice, no column buffer), `matmul` (1x1 kernels only),
+#   `winograd` (3x3, stride-1 layers: Winograd's F(2x2, 3x3) tiles, see
+#   [When does Winograd pay?](../winograd/)); all but `shift` and
+#   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from
 #   [`sliding_window_view`](https://numpy.org/doc/stable/reference/generated/numpy.lib.stride_tricks.sliding_window_view.html);
