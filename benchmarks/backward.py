@@ -33,7 +33,7 @@ import numpy as np
 
 from benchmarks import harness as hs
 from benchmarks import methods as mt
-from benchmarks.layers import LAYERS, arrays
+from benchmarks.layers import LAYERS, arrays, options
 from im2col import conv2d, conv2d_backward
 from im2col._conv import _backward
 from im2col._strategies import STRATEGIES, _base
@@ -131,9 +131,8 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
 
 
 def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
-    _, _, s, p, g, d = LAYERS[name]
     x, w, _ = arrays(name)
-    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    opts = options(name)
     dout = np.ones_like(conv2d(x, w, **opts))
 
     def now() -> Any:

@@ -37,7 +37,7 @@ import numpy as np
 
 from benchmarks import harness as hs
 from benchmarks import methods as mt
-from benchmarks.layers import LAYERS, arrays
+from benchmarks.layers import LAYERS, arrays, options
 from im2col import conv2d, conv2d_backward
 from im2col._strategies import _base
 
@@ -117,9 +117,8 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
 
 
 def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
-    _, _, s, p, g, d = LAYERS[name]
     x, w, b = arrays(name)
-    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    opts = options(name)
     dout = np.ones_like(conv2d(x, w, b, **opts))
     passes: dict[str, Callable[[], Any]] = {
         "forward": lambda: conv2d(x, w, b, **opts),

@@ -51,7 +51,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from benchmarks import harness as hs
 from benchmarks import methods as mt
-from benchmarks.layers import F32, LAYERS, arrays
+from benchmarks.layers import F32, LAYERS, arrays, options
 from im2col import _conv, _plan, conv2d, conv2d_backward
 from im2col._strategies import _base
 
@@ -111,9 +111,8 @@ def conv_blocks(torch: Any, rounds: int) -> list[dict[str, Any]]:
 
 
 def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
-    _, _, s, p, g, d = LAYERS[name]
     x, w, b = arrays(name)
-    opts = {"stride": s, "padding": p, "groups": g, "dilation": d}
+    opts = options(name)
     fns: dict[str, Callable[[], Any]] = {
         "blocks": with_block(BLOCK, _base.BLOCKED_PIXELS,
                              lambda: conv2d(x, w, b, **opts)),
@@ -150,10 +149,9 @@ def fresh_process() -> dict[str, dict[str, float]]:
 
 def one_process(name: str, size: int) -> None:
     """Print the median ms of the last 5 of 6 forward calls (see :func:`fresh_process`)."""
-    _, _, s, p, g, d = LAYERS[name]
     x, w, b = arrays(name)
-    call = with_block(size, _base.BLOCKED_PIXELS, lambda: conv2d(
-        x, w, b, stride=s, padding=p, groups=g, dilation=d))
+    opts = options(name)
+    call = with_block(size, _base.BLOCKED_PIXELS, lambda: conv2d(x, w, b, **opts))
     times = [hs._seconds(call) for _ in range(6)]
     print(np.median(times[1:]) * 1e3)
 

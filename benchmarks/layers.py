@@ -26,6 +26,12 @@ LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] =
 }
 
 
+def options(name: str) -> dict[str, int]:
+    """``conv2d``'s keyword arguments for layer ``name``: stride, padding, groups, dilation."""
+    _, _, s, p, g, d = LAYERS[name]
+    return {"stride": s, "padding": p, "groups": g, "dilation": d}
+
+
 def arrays(name: str, key: int = 0) -> tuple[np.ndarray, ...]:
     """Standard normal float32 ``x``, ``w`` and ``b`` of layer ``name``."""
     xs, ws, _, _, _, _ = LAYERS[name]
