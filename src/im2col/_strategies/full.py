@@ -12,8 +12,8 @@ unfolded into ``(F*kh*kw, H*W)`` columns, as the forward pass unfolds
 itself: a copy in place of the sums. Its multiply-adds are those of ``w.T
 @ dout`` times ``H*W / (oh*ow)``: the same with "same" padding, more with
 less padding (the planner uses it only where ``oh*ow >= H*W`` and ``F <=
-C``). ``dw``
-and the forward pass are :class:`~im2col._strategies.im2col.Im2col`'s.
+C``). ``dw`` and the forward pass are
+:class:`~im2col._strategies.im2col.Im2col`'s.
 
 The ``dout`` columns reuse the memory of ``x``'s, which are used up once
 ``dw`` is summed, and the padded ``dout`` that of the padded input when it
