@@ -117,3 +117,38 @@ def test_blocks_benchmark_times_both_ways_and_restores_the_rule(
     assert row["backward blocks / one"] > 0
     assert row["forward cut"] is True  # S1's 32 filters by 148 rows
     assert before == _base.SMALL_GEMM
+
+
+def test_turns_benchmark_runs_quick() -> None:
+    """The turns benchmark's two measurements run, and put back what they patch."""
+    from benchmarks import turns
+
+    from im2col._strategies import _base, _views
+
+    before = _views.unit_view, _base.product, _base.add_product
+    calls = turns.calls(rounds=1, pixels=(64,))
+    assert calls[0]["pixels"] == 64
+    assert calls[0]["two / one"] > 0
+    row = turns.layers(None, rounds=1, names=["4 groups"])[0]
+    assert set(row) == {"layer"} | {f"{p} {v} / shipped" for p in ("forward", "backward")
+                                    for v in ("views per unit", "one call per group", "both")}
+    assert before == (_views.unit_view, _base.product, _base.add_product)
+
+
+def test_turns_old_habits_give_the_same_results() -> None:
+    """With views made on every unit and one call per group, the layer is unchanged."""
+    import numpy as np
+    from benchmarks import turns
+    from benchmarks.layers import arrays, options
+
+    from im2col import conv2d, conv2d_backward
+
+    x, w, b = arrays("4 groups")
+    x = x[:4]
+    opts = options("4 groups")
+    dout = np.ones_like(conv2d(x, w, b, **opts))
+    shipped = conv2d(x, w, b, workers=2, **opts), *conv2d_backward(dout, x, w, workers=2, **opts)
+    with turns.variant(("views", "groups")):
+        old = conv2d(x, w, b, workers=2, **opts), *conv2d_backward(dout, x, w, workers=2, **opts)
+    for s, o in zip(shipped, old, strict=True):
+        np.testing.assert_allclose(s, o, rtol=1e-4, atol=1e-3)

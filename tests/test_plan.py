@@ -62,10 +62,10 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     wp = W + left + right
     padded = n * C * band * wp if top + bottom + left + right else 0
     pix = n * rows * g.ow
-    dw_product = Fg * Cg * taps if backward else 0   # one group's dout @ cols.T
+    dw_product = F * Cg * taps if backward else 0    # every group's dout @ cols.T
     dout_copy = F * pix if backward and not dout_contiguous else 0
     if strategy == "matmul":                          # no copy of x at all
-        return (Fg * Cg if backward else 0) + dout_copy
+        return (F * Cg if backward else 0) + dout_copy
     if strategy == "im2col" or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy

@@ -227,7 +227,19 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   shapes with one and two BLAS threads, and whole layers with and
 #   without the blocks).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
-#   per group.
+#   per group. Alone, on one thread, it is no faster (printed below); on
+#   two workers it makes fewer calls, which counts (next item), so it is
+#   shipped.
+# - *Two workers, one interpreter.* A call's workers are Python threads.
+#   NumPy lets go of the interpreter's lock inside a copy or a `matmul`,
+#   but each call takes it back at its start and end, and the Python
+#   between calls (making views, slicing) holds it, so two workers at once
+#   wait for each other there: even two threads making the same
+#   single-threaded `matmul` calls take longer than one thread making half
+#   of them. The package therefore makes the views of a worker's buffers
+#   once per call, not on every unit, and one call for all groups
+#   (`python -m benchmarks.turns`, printed below: the cost of taking turns
+#   per call, and whole layers with the old habits brought back).
 # - *The bias.* Added by a second pass over the output, it costs a
 #   fraction of a small layer's GEMM; `im2col` adds it inside the GEMM
 #   instead, with a row of ones under the columns and the bias beside the
@@ -314,6 +326,16 @@ print("Whole layers, two threads, time with blocks / without, where the pass cut
       + f"; the {len(same)} other passes run the same code both ways (the run's noise): "
       f"{min(same):.2f} to {max(same):.2f}")
 print(f"Measured on {blocks['machine']}.")
+turns = json.loads(Path("benchmarks/results/turns.json").read_text())
+for r in turns["calls"]:
+    print(f"(32, 148) @ (148, {r['pixels']}), {r['us per call']:.0f} us per call: two "
+          f"threads making them at once take {r['two / one']:.2f}x the time of one")
+print("Whole layers on two workers, time with the old habit / as shipped:")
+for habit in ("views per unit", "one call per group", "both"):
+    print(f"  {habit}: " + ", ".join(
+        f"{r['layer']} {r[f'forward {habit} / shipped']:.2f}/{r[f'backward {habit} / shipped']:.2f}"
+        for r in turns["layers"]) + " (forward/backward)")
+print(f"Measured on {turns['machine']}.")
 
 # %% [markdown]
 # ## How fast is the cs231n drop-in?

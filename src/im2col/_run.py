@@ -133,7 +133,10 @@ def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,
 
     Without a buffer (no padding) a view of ``x``; else the zero-bordered
     buffer, whose left and right borders stay zero from its allocation
-    unless ``clear`` (the backward pass sums gradients into it).
+    unless ``clear`` (the backward pass sums gradients into it). So do its
+    top and bottom borders when the unit holds whole images (a worker's
+    units then all put the input at the same rows); bands of rows move, so
+    the rows they do not fill are zeroed.
     """
     if buf is None:
         return x[n0:n1, :, r0:r1]
@@ -142,7 +145,7 @@ def fill(buf: np.ndarray | None, x: np.ndarray, g: Geometry, n0: int, n1: int,
     a, e = g.input_rows(r0, r1)
     if clear:
         xp.fill(0)
-    else:
+    elif r1 - r0 < g.band_height(g.out[0]):  # a band: its border rows move
         xp[:, :, : max(a - r0, 0)] = 0
         xp[:, :, max(e - r0, 0):] = 0
     if e > a:

@@ -132,14 +132,16 @@ def dout_copy(layer: Layer, n: int, rows: int, *, backward: bool,
 
 
 def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers:
-    """Declare one group's ``dout @ columns.T`` product ``(F/groups, cols)``.
+    """Declare the ``dout @ columns.T`` product of every group, ``(F, C/groups*kh*kw)``.
 
-    :func:`add_product` may use it as ``(cols, F/groups)``, the same memory.
+    With ``cols``, that of one group, ``(F/groups, cols)``. :func:`add_product`
+    may use it transposed, in the same memory.
     """
     if not backward:
         return {}
-    return {"tmp": Buffer((layer.Fg, layer.Cg * layer.g.taps if cols is None
-                           else cols))}
+    if cols is None:
+        return {"tmp": Buffer((layer.F, layer.Cg * layer.g.taps))}
+    return {"tmp": Buffer((layer.Fg, cols))}
 
 
 # ----------------------------------------------------------------- helpers
@@ -189,16 +191,17 @@ def pixel_step(a: np.ndarray, pixels: int) -> int:
     """Columns per call of ``a @ b``: :func:`small_step`'s in float32 where the small kernels run."""
     if a.dtype != np.float32 or not _threads.small_kernels():
         return pixels
-    return small_step(a.size, pixels)
+    return small_step(a.shape[-2] * a.shape[-1], pixels)
 
 
 def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = None) -> None:
-    """``out = a @ b`` for a 2-D ``a`` (leading axes of ``b`` broadcast), ``step`` columns per call.
+    """``out = a @ b``, ``step`` columns per call, in one ``np.matmul`` (two with a remainder).
 
-    ``step`` defaults to :func:`pixel_step`'s. The whole blocks are one
-    ``np.matmul`` over a stack of views, NumPy looping over the BLAS calls.
+    ``a`` is a matrix, or a stack of one matrix per group matched with
+    ``b``'s and ``out``'s third-last axis (:func:`by_group`); their other
+    leading axes are broadcast. ``step`` defaults to :func:`pixel_step`'s.
+    The whole blocks are a stack of views, NumPy looping over the BLAS calls.
     """
-    assert a.ndim == 2, a.shape
     pixels = b.shape[-1]
     step = pixel_step(a, pixels) if step is None else step
     whole = pixels // step * step if step < pixels else 0
@@ -209,48 +212,36 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = No
         return stacked
 
     if whole:
-        np.matmul(a, stack(b), out=stack(out))
+        np.matmul(a if a.ndim == 2 else a[..., None, :, :], stack(b), out=stack(out))
     if whole < pixels:
         np.matmul(a, b[..., whole:], out=out[..., whole:])
 
 
-def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
-    """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
-    m, F, r, ow = dout.shape
-    if "dout" not in bufs:
-        return dout.reshape(m, F, r * ow)
-    d = bufs["dout"][:m, :, : r * ow]
-    d.reshape(m, F, r, ow)[...] = dout
-    return d
 
 
-def gradient_band(bufs: dict[str, np.ndarray], spare: np.ndarray | None,
-                  dxb: np.ndarray) -> np.ndarray:
-    """Return where a unit's input gradient is summed.
 
-    That is ``dxb`` itself when there is no padded buffer, else the zeroed
-    ``spare`` padded band.
-    """
-    if "padded" not in bufs or spare is None:
-        return dxb
-    spare.fill(0)
-    return spare
+
+
+
+
+
+def by_group(a: np.ndarray, groups: int) -> np.ndarray:
+    """View ``a`` ``(..., groups*k, n)`` as ``(..., groups, k, n)``."""
+    return reshape_view(a, (*a.shape[:-2], groups, a.shape[-2] // groups, a.shape[-1]))
 
 
 def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
-    """``out[group] = w2[group] @ cols[group]``, group by group.
+    """``out[group] = w2[group] @ cols[group]`` for every group, in one call.
 
     The groups are cut along the second-last axis: ``cols`` is ``(..., K,
     pixels)`` (``K = C*kh*kw``), ``out`` ``(..., F, pixels)``; a leading
-    axis of images is broadcast.
+    axis of images is broadcast. One call for all groups, not one per
+    group: two workers make fewer calls, each of which waits its turn at
+    the interpreter.
     """
-    rg, Fg = layer.Cg * layer.g.taps, layer.Fg
-    step = PIXEL_BLOCK if blocked(rg, cols.shape[-1]) else None
-    # One call per group: one matmul broadcast over the groups took as long
-    # alone and longer in the whole layer (``python -m benchmarks.ideas``).
-    for k in range(layer.groups):
-        product(layer.w2[k], cols[..., k * rg : (k + 1) * rg, :],
-                out[..., k * Fg : (k + 1) * Fg, :], step)
+    G = layer.groups
+    step = PIXEL_BLOCK if blocked(layer.Cg * layer.g.taps, cols.shape[-1]) else None
+    product(layer.w2, by_group(cols, G), by_group(out, G), step)
 
 
 #: A float32 ``dw`` product is made transposed, ``cols @ dout.T``, for at
@@ -273,14 +264,19 @@ def transposed_dw(filters: int, rows: int, dtype: np.dtype[Any]) -> bool:
 
 def add_product(dwk: np.ndarray, dk: np.ndarray, ck: np.ndarray,
                 tmp: np.ndarray) -> None:
-    """``dwk += dk @ ck.T``, the product made in ``tmp`` in the faster orientation."""
-    if transposed_dw(dk.shape[0], ck.shape[0], dk.dtype):
-        t = tmp.reshape(ck.shape[0], dk.shape[0])  # the same memory
-        np.matmul(ck, dk.T, out=t)
-        dwk += t.T
+    """``dwk += dk @ ck.T``, the product made in ``tmp`` in the faster orientation.
+
+    The three may be stacks of one matrix per group (:func:`by_group`).
+    """
+    filters, rows = dk.shape[-2], ck.shape[-2]
+    if transposed_dw(filters, rows, dk.dtype):
+        t = tmp.reshape(*ck.shape[:-1], filters)  # the same memory
+        np.matmul(ck, dk.swapaxes(-1, -2), out=t)
+        dwk += t.swapaxes(-1, -2)
     else:
-        np.matmul(dk, ck.T, out=tmp)
-        dwk += tmp
+        t = tmp.reshape(*dk.shape[:-1], rows)
+        np.matmul(dk, ck.swapaxes(-1, -2), out=t)
+        dwk += t
 
 
 def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
@@ -289,10 +285,8 @@ def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
 
     The columns are used up. ``d`` is ``(F, pixels)``, ``cols`` ``(K, pixels)``.
     """
-    rg, Fg = layer.Cg * layer.g.taps, layer.Fg
-    for k in range(layer.groups):
-        dk = d[k * Fg : (k + 1) * Fg]
-        ck = cols[k * rg : (k + 1) * rg]
-        add_product(dw[k], dk, ck, tmp)
-        if columns:
-            product(layer.w2[k].T, dk, ck)
+    G = layer.groups
+    dg, cg = by_group(d, G), by_group(cols, G)
+    add_product(dw, dg, cg, tmp)
+    if columns:
+        product(layer.w2.swapaxes(-1, -2), dg, cg)

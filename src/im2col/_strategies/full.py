@@ -32,7 +32,7 @@ import numpy as np
 from .._compat import reshape_view
 from .._layer import Layer
 from .._view import windows
-from . import _base
+from . import _base, _views
 from ._base import Buffer, Buffers
 from .im2col import Im2col
 
@@ -83,17 +83,14 @@ class Full(Im2col):
             reshape_view(bufs["wt"], (layer.groups, layer.Cg, layer.Fg, kh, kw))[
                 ...] = w[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
 
-    def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
-                xp: np.ndarray) -> np.ndarray:
-        """:meth:`Im2col.columns`, in the flat rows if the buffer has them."""
+    def column_rows(self, bufs: dict[str, np.ndarray], layer: Layer) -> np.ndarray:
+        """Return :meth:`Im2col.column_rows`, viewed in the flat rows if the buffer has them."""
         cols = bufs["cols"]
-        if cols.ndim == 2:
-            g = layer.g
-            pixels = g.out[0] * g.out[1]
-            cols = reshape_view(cols[:, : layer.K * pixels],
-                                (cols.shape[0], layer.K, pixels))
-            bufs = {**bufs, "cols": cols}
-        return super().columns(bufs, layer, xp)
+        if cols.ndim == 3:
+            return cols
+        pixels = layer.g.out[0] * layer.g.out[1]
+        return _views.unit_view(bufs, "cols flat", lambda: reshape_view(
+            cols[:, : layer.K * pixels], (cols.shape[0], layer.K, pixels)))
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
@@ -109,17 +106,14 @@ class Full(Im2col):
         self.gradients(bufs, layer, self.columns(bufs, layer, xp), dout, dw,
                        columns=False)
         m, F, taps, H, W = dout.shape[0], layer.F, g.taps, g.H, g.W
-        dp = self.dout_padded(bufs, layer, dout)
-        dc = reshape_view(bufs["cols"][:m, : F * taps * H * W],
-                          (m, F, *g.kernel, H, W))
-        np.copyto(dc, windows(dp, g.kernel, (1, 1), g.dilation).transpose(
-            3, 0, 1, 2, 4, 5))
-        d2 = dc.reshape(m, F * taps, H * W)
-        out = reshape_view(dxb, (m, g.C, H * W))
-        rf, Cg = layer.Fg * taps, layer.Cg
-        for k in range(layer.groups):
-            _base.product(bufs["wt"][k], d2[:, k * rf : (k + 1) * rf],
-                          out[:, k * Cg : (k + 1) * Cg])
+        dp = self.dout_padded(bufs, layer, dout)  # the same memory for every m images
+        dc = _views.unit_view(bufs, f"dout cols {m}", lambda: reshape_view(
+            bufs["cols"][:m, : F * taps * H * W], (m, F, *g.kernel, H, W)))
+        np.copyto(dc, _views.unit_view(bufs, f"dout windows {m}", lambda: windows(
+            dp, g.kernel, (1, 1), g.dilation).transpose(3, 0, 1, 2, 4, 5)))
+        G = layer.groups
+        _base.product(bufs["wt"], _base.by_group(dc.reshape(m, F * taps, H * W), G),
+                      _base.by_group(reshape_view(dxb, (m, g.C, H * W)), G))
         return None
 
     def dout_padded(self, bufs: dict[str, np.ndarray], layer: Layer,

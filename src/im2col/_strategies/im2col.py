@@ -17,8 +17,7 @@ import numpy as np
 from .._columns import add_taps
 from .._compat import reshape_view
 from .._layer import Layer
-from .._view import windows
-from . import _base
+from . import _base, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -53,17 +52,25 @@ class Im2col(Strategy):
             bufs["wb"][:, :-1] = layer.w2[0]
             bufs["wb"][:, -1] = layer.b
 
+    def column_rows(self, bufs: dict[str, np.ndarray], layer: Layer) -> np.ndarray:
+        """Return the ``(n, K, rows*ow)`` buffer the columns are copied into (with the ones row)."""
+        return bufs["cols"]
+
     def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray) -> np.ndarray:
         """Copy the band's windows into the ``(m, K, r*ow)`` columns (and the ones below)."""
         g = layer.g
-        view = windows(xp, g.kernel, g.stride, g.dilation)
+        view = _views.band_windows(bufs, layer, xp)
         m, r, ow = view.shape[3:]
-        c = bufs["cols"][:m, :, : r * ow]
-        np.copyto(reshape_view(c[:, : layer.K], (m, g.C, *g.kernel, r, ow)),
+        c = self.column_rows(bufs, layer)[:m, :, : r * ow]
+
+        def target() -> np.ndarray:  # made once per size of unit
+            if c.shape[1] > layer.K:
+                c[:, layer.K] = 1
+            return reshape_view(c[:, : layer.K], (m, g.C, *g.kernel, r, ow))
+
+        np.copyto(_views.unit_view(bufs, f"cols {m} {r}", target),
                   view.transpose(3, 0, 1, 2, 4, 5))
-        if c.shape[1] > layer.K:
-            c[:, layer.K] = 1
         return c
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
@@ -82,7 +89,7 @@ class Im2col(Strategy):
         c = self.columns(bufs, layer, xp)
         self.gradients(bufs, layer, c, dout, dw)
         m, r = dout.shape[0], dout.shape[2]
-        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
+        dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         add_taps(dxp, self.taps(layer, c, m, r), layer.g, r)
         return dxp
 
@@ -93,15 +100,12 @@ class Im2col(Strategy):
 
         The column gradient is skipped unless ``columns``.
         """
-        d = _base.dout_rows(bufs, dout)
-        rg, Fg, tmp = layer.Cg * layer.g.taps, layer.Fg, bufs["tmp"]
-        for k in range(layer.groups):
-            dk = d[:, k * Fg : (k + 1) * Fg]
-            ck = c[:, k * rg : (k + 1) * rg]
-            for q in range(c.shape[0]):
-                _base.add_product(dw[k], dk[q], ck[q], tmp)
-            if columns:
-                _base.product(layer.w2[k].T, dk, ck)  # columns are used up
+        G = layer.groups
+        dg, cg = _base.by_group(_views.dout_rows(bufs, dout), G), _base.by_group(c, G)
+        for q in range(c.shape[0]):
+            _base.add_product(dw, dg[q], cg[q], bufs["tmp"])
+        if columns:
+            _base.product(layer.w2.swapaxes(-1, -2), dg, cg)  # columns are used up
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

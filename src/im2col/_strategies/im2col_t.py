@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import reshape_view
 from .._layer import Layer
-from .._view import windows
-from . import _base
+from . import _base, _views
 from ._base import Buffer, Buffers
 from .im2col import Im2col
 
@@ -39,10 +39,11 @@ class Im2colT(Im2col):
                 xp: np.ndarray) -> np.ndarray:
         """Copy the band's windows into the ``(K, m*r*ow)`` columns."""
         g = layer.g
-        view = windows(xp, g.kernel, g.stride, g.dilation)
+        view = _views.band_windows(bufs, layer, xp)
         m, r, ow = view.shape[3:]
         c = bufs["cols"][:, : m * r * ow]
-        np.copyto(c.reshape(g.C, *g.kernel, m, r, ow), view)
+        np.copyto(_views.unit_view(bufs, f"cols {m} {r}", lambda: reshape_view(
+            c, (g.C, *g.kernel, m, r, ow))), view)
         return c
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from . import _base
+from . import _base, _views
 from ._base import Buffers, Strategy
 
 
@@ -45,13 +45,11 @@ class Matmul(Strategy):
         m, C, H, W = xp.shape
         x3 = xp.reshape(m, C, H * W)
         dx3 = dxb.reshape(m, C, H * W)
-        d = _base.dout_rows(bufs, dout)
-        Cg, Fg, tmp = layer.Cg, layer.Fg, bufs["tmp"]
-        for k in range(layer.groups):
-            w2k = layer.w2[k]
-            for i in range(m):
-                dk = d[i, k * Fg : (k + 1) * Fg]
-                _base.product(w2k.T, dk, dx3[i, k * Cg : (k + 1) * Cg])
-                _base.add_product(dw[k], dk, x3[i, k * Cg : (k + 1) * Cg], tmp)
+        G = layer.groups
+        d = _base.by_group(_views.dout_rows(bufs, dout), G)
+        xg, dxg = _base.by_group(x3, G), _base.by_group(dx3, G)
+        _base.product(layer.w2.swapaxes(-1, -2), d, dxg)
+        for i in range(m):
+            _base.add_product(dw, d[i], xg[i], bufs["tmp"])
         return dxb
 MATMUL = Matmul()

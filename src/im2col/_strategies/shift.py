@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from . import _base
+from . import _base, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -75,9 +75,9 @@ class Shift(Strategy):
         """Per tap: ``dw[..., i, j]`` and the tap's input gradient, added back."""
         g, Cg, Fg = layer.g, layer.Cg, layer.Fg
         m, r, ow = xp.shape[0], dout.shape[2], g.out[1]
-        d = _base.dout_rows(bufs, dout)
+        d = _views.dout_rows(bufs, dout)
         grad = bufs.get("grad")
-        dxp = _base.gradient_band(bufs, None if grad is None else grad[
+        dxp = _views.gradient_band(bufs, None if grad is None else grad[
             :m, :, : xp.shape[2]], dxb)
         t, tmp, wt = bufs["tap"][:m, :, : r * ow], bufs["tmp"], bufs["wt"]
         dw5 = dw.reshape(layer.groups, Fg, Cg, *g.kernel)

@@ -21,7 +21,7 @@ import numpy as np
 from .._compat import reshape_view
 from .._layer import Layer
 from .._view import wide_view
-from . import _base
+from . import _base, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -92,7 +92,7 @@ class Wide(Strategy):
         d4[..., :ow] = dout.transpose(1, 0, 2, 3)
         d4[..., ow:] = 0  # discarded columns add nothing
         _base.group_grads(layer, da, c, dw, bufs["tmp"])
-        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
+        dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         hb = dxp.shape[2]
         span = (hb - (kh - 1) * dh - 1) * wp + ow
         flat = reshape_view(dxp, (m, g.C, hb * wp)).transpose(1, 0, 2)

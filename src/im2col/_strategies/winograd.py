@@ -29,7 +29,7 @@ import numpy as np
 from .. import _threads
 from .._compat import reshape_view
 from .._layer import Layer
-from . import _base
+from . import _views
 from ._base import Buffer, Buffers, Strategy
 from ._tiles import (
     correlate,
@@ -115,7 +115,7 @@ class Winograd(Strategy):
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
         tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _threads.summing())
-        dxp = _base.gradient_band(bufs, xp, dxb)  # the padded input is used up
+        dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
                   add=True)
         return dxp

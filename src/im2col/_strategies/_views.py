@@ -1,0 +1,68 @@
+"""Views of a worker's buffers for one unit, and the unit's own arrays.
+
+A worker's units are all the same size but its last, so the views of its
+buffers they need (the band's windows, the columns in six axes) are made
+once, on its first unit of each size (:func:`unit_view`), not on every
+unit: two workers otherwise take turns at the Python that makes them
+(``python -m benchmarks.turns``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .._layer import Layer
+from .._view import windows
+
+
+def unit_view(bufs: dict[str, np.ndarray], key: str,
+              make: Callable[[], np.ndarray]) -> np.ndarray:
+    """Return the worker's view ``bufs[key]``, made by ``make()`` on first use.
+
+    ``key`` names the view and the size of unit it is for.
+    """
+    view = bufs.get(key)
+    if view is None:
+        view = bufs[key] = make()
+    return view
+
+
+def band_windows(bufs: dict[str, np.ndarray], layer: Layer, xp: np.ndarray
+                 ) -> np.ndarray:
+    """Return :func:`im2col._view.windows` of a unit's padded band ``xp``.
+
+    When ``xp`` is the start of the worker's ``padded`` buffer (always, if
+    the layer pads), the view is a slice of that buffer's, made once.
+    """
+    g, pad = layer.g, bufs.get("padded")
+    if pad is None or xp.base is not pad:
+        return windows(xp, g.kernel, g.stride, g.dilation)
+    whole = unit_view(bufs, "padded windows",
+                      lambda: windows(pad, g.kernel, g.stride, g.dilation))
+    rows = (xp.shape[2] - (g.kernel[0] - 1) * g.dilation[0] - 1) // g.stride[0] + 1
+    return whole[:, :, :, : xp.shape[0], :rows]
+
+
+def dout_rows(bufs: dict[str, np.ndarray], dout: np.ndarray) -> np.ndarray:
+    """Return the unit's ``dout`` as ``(m, F, r*ow)``, copied if not C-ordered."""
+    m, F, r, ow = dout.shape
+    if "dout" not in bufs:
+        return dout.reshape(m, F, r * ow)
+    d = bufs["dout"][:m, :, : r * ow]
+    d.reshape(m, F, r, ow)[...] = dout
+    return d
+
+
+def gradient_band(bufs: dict[str, np.ndarray], spare: np.ndarray | None,
+                  dxb: np.ndarray) -> np.ndarray:
+    """Return where a unit's input gradient is summed.
+
+    That is ``dxb`` itself when there is no padded buffer, else the zeroed
+    ``spare`` padded band.
+    """
+    if "padded" not in bufs or spare is None:
+        return dxb
+    spare.fill(0)
+    return spare
