@@ -231,7 +231,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   two workers it makes fewer calls, which counts (next item), so it is
 #   shipped.
 # - *Two workers, one interpreter.* A call's workers are Python threads.
-#   NumPy lets go of the interpreter's lock inside a copy or a `matmul`,
+#   NumPy lets go of the interpreter's lock (the GIL) inside a copy or a `matmul`,
 #   but each call takes it back at its start and end, and the Python
 #   between calls (making views, slicing) holds it, so two workers at once
 #   wait for each other there: even two threads making the same
