@@ -4,7 +4,7 @@
   group, ``dw += dout @ cols.T`` (``F/groups`` by ``pixels`` times
   ``pixels`` by ``rows``) against ``cols @ dout.T`` added transposed, the
   same memory, over a grid of shapes, float32 and float64. Each row says
-  which one the package's rule (``_strategies._base.transposed_dw``) picks.
+  which one the package's rule (``_strategies._grads.transposed_dw``) picks.
 - ``small_images``: two threads, the backward pass of stride-1 layers of
   7x7 to 14x14 outputs by ``full`` (one GEMM per image) against
   ``im2col_t`` (one wide GEMM per unit), float32 and float64: the
@@ -36,7 +36,7 @@ from benchmarks import methods as mt
 from benchmarks.layers import LAYERS, arrays, options
 from im2col import conv2d, conv2d_backward
 from im2col._conv import _backward
-from im2col._strategies import STRATEGIES, _base
+from im2col._strategies import STRATEGIES, _grads
 
 RESULTS = Path(__file__).parent / "results" / "backward.json"
 #: (filters per group, rows of columns per group, pixels): S1's, S2's,
@@ -71,7 +71,7 @@ def orientation(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
             row = {"dtype": np.dtype(dtype).name, "filters": f, "rows": r, "pixels": p,
                    "dout @ cols.T ms": stats["dout @ cols.T"]["median"] * 1e3,
                    "transposed / plain": ratio,
-                   "rule": bool(_base.transposed_dw(f, r, np.dtype(dtype)))}
+                   "rule": bool(_grads.transposed_dw(f, r, np.dtype(dtype)))}
             print(f"{row['dtype']} {f:3d} x {r:4d} x {p:4d}: transposed / plain "
                   f"{ratio:.2f} (rule: {'transposed' if row['rule'] else 'plain'})")
             rows.append(row)
@@ -116,14 +116,14 @@ def small_images(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
 @contextmanager
 def before() -> Iterator[None]:
     """Turn both changes off: no ``full`` in plans, no transposed products."""
-    full, most = STRATEGIES["full"], _base.TRANSPOSED_DW
+    full, most = STRATEGIES["full"], _grads.TRANSPOSED_DW
     full.unfit = lambda layer, x: "turned off"  # type: ignore[method-assign]
-    _base.TRANSPOSED_DW = 0
+    _grads.TRANSPOSED_DW = 0
     try:
         yield
     finally:
         del full.unfit
-        _base.TRANSPOSED_DW = most
+        _grads.TRANSPOSED_DW = most
 
 
 def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:

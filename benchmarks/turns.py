@@ -11,12 +11,13 @@ measurements, ratios of medians of calls interleaved in one process:
   take the same time; the difference, per call, is what taking turns
   costs.
 - ``layers``: the forward and backward passes of ``benchmarks.layers``'
-  layers on two workers, as shipped and with the Python per unit the
-  package no longer does: every view of a worker's buffers made again on
-  every unit (``_views.unit_view`` calling ``make`` each time), and one
-  ``matmul`` per group instead of one for all groups (``_base.product`` and
-  ``add_product`` looping over the groups); PyTorch's time when it is
-  installed.
+  layers on two workers, as shipped and with the calls the package no
+  longer makes: every view of a worker's buffers made again on every unit
+  (``_views.unit_view`` calling ``make`` each time), one ``matmul`` per
+  group instead of one for all groups (``product`` and ``add_product``
+  looping over the groups), one product of the filters' gradient per image
+  instead of a few images per call (``_grads.add_products`` looping over
+  the images), and all three; PyTorch's time when it is installed.
 
 Results go to ``benchmarks/results/turns.json``; ``--quick`` runs fewer
 rounds and layers and writes nothing.
@@ -41,14 +42,15 @@ from benchmarks import harness as hs
 from benchmarks import methods as mt
 from benchmarks.layers import LAYERS, arrays, options
 from im2col import conv2d, conv2d_backward
-from im2col._strategies import _base, _views
+from im2col._strategies import _base, _grads, _views
 
 RESULTS = Path(__file__).parent / "results" / "turns.json"
 #: Pixels of the ``(32, 148) @ (148, pixels)`` products (S1's rows).
 PIXELS = (64, 256, 1024, 4096)
 #: The variants of ``layers``: which of the old habits each one brings back.
 VARIANTS = {"shipped": (), "views per unit": ("views",),
-            "one call per group": ("groups",), "both": ("views", "groups")}
+            "one call per group": ("groups",), "dw per image": ("images",),
+            "all three": ("views", "groups", "images")}
 
 
 def _loop(f: Callable[[], Any], n: int) -> None:
@@ -110,13 +112,19 @@ def _per_group(product: Callable[..., None], add: Callable[..., None]
         return None
 
     def add_each(dw: np.ndarray, d: np.ndarray, c: np.ndarray, tmp: np.ndarray) -> None:
-        if d.ndim == 2:
+        if d.ndim == dw.ndim - 1:  # one group's
             return add(dw, d, c, tmp)
-        part = tmp.reshape(-1)[: tmp.size // d.shape[0]].reshape(d.shape[1], c.shape[1])
-        for k in range(d.shape[0]):
-            add(dw[k], d[k], c[k], part)
+        groups = dw.shape[0]
+        part = tmp.reshape(-1)[: tmp.size // groups]
+        for k in range(groups):
+            add(dw[k], d[..., k, :, :], c[..., k, :, :], part)
         return None
     return product_each, add_each
+
+
+def _dw_per_image(dw: np.ndarray, d: np.ndarray, c: np.ndarray, tmp: np.ndarray) -> None:
+    for q in range(d.shape[0]):
+        _grads.add_product(dw, d[q], c[q], tmp)
 
 
 @contextmanager
@@ -126,9 +134,12 @@ def variant(habits: tuple[str, ...]) -> Iterator[None]:
         if "views" in habits:
             stack.enter_context(mock.patch.object(_views, "unit_view", _views_each_unit))
         if "groups" in habits:
-            product_each, add_each = _per_group(_base.product, _base.add_product)
-            stack.enter_context(mock.patch.object(_base, "product", product_each))
-            stack.enter_context(mock.patch.object(_base, "add_product", add_each))
+            product_each, add_each = _per_group(_base.product, _grads.add_product)
+            for module in (_base, _grads):  # _grads calls the product it imported
+                stack.enter_context(mock.patch.object(module, "product", product_each))
+            stack.enter_context(mock.patch.object(_grads, "add_product", add_each))
+        if "images" in habits:
+            stack.enter_context(mock.patch.object(_grads, "add_products", _dw_per_image))
         yield
 
 
@@ -164,7 +175,7 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
                     row[f"{p} {v} / shipped"] = med[f"{p} {v}"] / med[f"{p} shipped"]
             if torch is not None:
                 row[f"{p} shipped / torch"] = med[f"{p} shipped"] / med[f"{p} torch"]
-                row[f"{p} both / torch"] = med[f"{p} both"] / med[f"{p} torch"]
+                row[f"{p} all three / torch"] = med[f"{p} all three"] / med[f"{p} torch"]
         print(f"{name:11s} " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()
                                          if isinstance(v, float)))
         rows.append(row)

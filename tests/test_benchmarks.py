@@ -54,7 +54,7 @@ def test_backward_before_turns_both_changes_off_and_restores_them() -> None:
     from im2col import conv2d_backward
     from im2col._layer import layer_of
     from im2col._plan import plan
-    from im2col._strategies import _base
+    from im2col._strategies import _grads
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 8, 16, 16)).astype(np.float32)
@@ -65,10 +65,10 @@ def test_backward_before_turns_both_changes_off_and_restores_them() -> None:
     assert plan(layer, x, None, backward=True).strategy == "full"
     with backward.before():
         assert plan(layer, x, None, backward=True).strategy != "full"
-        assert _base.TRANSPOSED_DW == 0
+        assert _grads.TRANSPOSED_DW == 0
         then = conv2d_backward(dout, x, w, padding=1, groups=4)
     assert plan(layer, x, None, backward=True).strategy == "full"
-    assert _base.TRANSPOSED_DW == 64
+    assert _grads.TRANSPOSED_DW == 64
     for a, b in zip(now, then, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
@@ -123,20 +123,23 @@ def test_turns_benchmark_runs_quick() -> None:
     """The turns benchmark's two measurements run, and put back what they patch."""
     from benchmarks import turns
 
-    from im2col._strategies import _base, _views
+    from im2col._strategies import _base, _grads, _views
 
-    before = _views.unit_view, _base.product, _base.add_product
+    before = _views.unit_view, _base.product, _grads.product, _grads.add_product, \
+        _grads.add_products
     calls = turns.calls(rounds=1, pixels=(64,))
     assert calls[0]["pixels"] == 64
     assert calls[0]["two / one"] > 0
     row = turns.layers(None, rounds=1, names=["4 groups"])[0]
     assert set(row) == {"layer"} | {f"{p} {v} / shipped" for p in ("forward", "backward")
-                                    for v in ("views per unit", "one call per group", "both")}
-    assert before == (_views.unit_view, _base.product, _base.add_product)
+                                    for v in ("views per unit", "one call per group",
+                                              "dw per image", "all three")}
+    assert before == (_views.unit_view, _base.product, _grads.product, _grads.add_product,
+                      _grads.add_products)
 
 
 def test_turns_old_habits_give_the_same_results() -> None:
-    """With views made on every unit and one call per group, the layer is unchanged."""
+    """With the old calls brought back (views, groups, images), the layer is unchanged."""
     import numpy as np
     from benchmarks import turns
     from benchmarks.layers import arrays, options
@@ -148,7 +151,7 @@ def test_turns_old_habits_give_the_same_results() -> None:
     opts = options("4 groups")
     dout = np.ones_like(conv2d(x, w, b, **opts))
     shipped = conv2d(x, w, b, workers=2, **opts), *conv2d_backward(dout, x, w, workers=2, **opts)
-    with turns.variant(("views", "groups")):
+    with turns.variant(("views", "groups", "images")):
         old = conv2d(x, w, b, workers=2, **opts), *conv2d_backward(dout, x, w, workers=2, **opts)
     for s, o in zip(shipped, old, strict=True):
         np.testing.assert_allclose(s, o, rtol=1e-4, atol=1e-3)

@@ -63,9 +63,13 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     padded = n * C * band * wp if top + bottom + left + right else 0
     pix = n * rows * g.ow
     dw_product = F * Cg * taps if backward else 0    # every group's dout @ cols.T
+    # im2col, full and matmul make the products of a few images at once
+    batch = max(1, min(n, 2**16 // (F * Cg * taps)))
     dout_copy = F * pix if backward and not dout_contiguous else 0
     if strategy == "matmul":                          # no copy of x at all
-        return (F * Cg if backward else 0) + dout_copy
+        return (batch * F * Cg if backward else 0) + dout_copy
+    if strategy in ("im2col", "full"):
+        dw_product *= batch
     if strategy == "im2col" or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy

@@ -237,9 +237,11 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   wait for each other there: even two threads making the same
 #   single-threaded `matmul` calls take longer than one thread making half
 #   of them. The package therefore makes the views of a worker's buffers
-#   once per call, not on every unit, and one call for all groups
-#   (`python -m benchmarks.turns`, printed below: the cost of taking turns
-#   per call, and whole layers with the old habits brought back).
+#   once per call, not on every unit, one call for all groups, and the
+#   filters' gradient products of a few images of a unit in one call, not
+#   one per image (`python -m benchmarks.turns`, printed below: the cost of
+#   taking turns per call, and whole layers with the old habits brought
+#   back).
 # - *The bias.* Added by a second pass over the output, it costs a
 #   fraction of a small layer's GEMM; `im2col` adds it inside the GEMM
 #   instead, with a row of ones under the columns and the bias beside the
@@ -331,7 +333,7 @@ for r in turns["calls"]:
     print(f"(32, 148) @ (148, {r['pixels']}), {r['us per call']:.0f} us per call: two "
           f"threads making them at once take {r['two / one']:.2f}x the time of one")
 print("Whole layers on two workers, time with the old habit / as shipped:")
-for habit in ("views per unit", "one call per group", "both"):
+for habit in ("views per unit", "one call per group", "dw per image", "all three"):
     print(f"  {habit}: " + ", ".join(
         f"{r['layer']} {r[f'forward {habit} / shipped']:.2f}/{r[f'backward {habit} / shipped']:.2f}"
         for r in turns["layers"]) + " (forward/backward)")

@@ -131,19 +131,6 @@ def dout_copy(layer: Layer, n: int, rows: int, *, backward: bool,
     return {"dout": Buffer((n, layer.F, rows * layer.g.out[1]))}
 
 
-def dw_product(layer: Layer, backward: bool, cols: int | None = None) -> Buffers:
-    """Declare the ``dout @ columns.T`` product of every group, ``(F, C/groups*kh*kw)``.
-
-    With ``cols``, that of one group, ``(F/groups, cols)``. :func:`add_product`
-    may use it transposed, in the same memory.
-    """
-    if not backward:
-        return {}
-    if cols is None:
-        return {"tmp": Buffer((layer.F, layer.Cg * layer.g.taps))}
-    return {"tmp": Buffer((layer.Fg, cols))}
-
-
 # ----------------------------------------------------------------- helpers
 
 #: Output pixels per GEMM call when :func:`blocked`; 0, the package's
@@ -217,14 +204,6 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, step: int | None = No
         np.matmul(a, b[..., whole:], out=out[..., whole:])
 
 
-
-
-
-
-
-
-
-
 def by_group(a: np.ndarray, groups: int) -> np.ndarray:
     """View ``a`` ``(..., groups*k, n)`` as ``(..., groups, k, n)``."""
     return reshape_view(a, (*a.shape[:-2], groups, a.shape[-2] // groups, a.shape[-1]))
@@ -242,51 +221,3 @@ def group_gemms(layer: Layer, cols: np.ndarray, out: np.ndarray) -> None:
     G = layer.groups
     step = PIXEL_BLOCK if blocked(layer.Cg * layer.g.taps, cols.shape[-1]) else None
     product(layer.w2, by_group(cols, G), by_group(out, G), step)
-
-
-#: A float32 ``dw`` product is made transposed, ``cols @ dout.T``, for at
-#: most this many filters per group, when the columns' rows per group are at
-#: least twice as many and at least this many: there OpenBLAS's sgemm
-#: (SkylakeX kernels) ran it 10-50% faster (S1's 32 filters by 147 rows:
-#: 0.66-0.73x the time), elsewhere as fast or slower (256 filters by 2304
-#: rows: 1.4x). Its dgemm ran it 5-27% faster on the 1024-pixel shapes of
-#: at least 75 rows but 4-9% slower on the 784-pixel ones (the 4-group and
-#: deeper layers'), so float64 keeps ``dout @ cols.T``
-#: (``python -m benchmarks.backward``, ``orientation``).
-TRANSPOSED_DW = 64
-
-
-def transposed_dw(filters: int, rows: int, dtype: np.dtype[Any]) -> bool:
-    """Whether ``dw``'s product of ``filters`` by ``rows`` is made as ``cols @ dout.T``."""
-    return (dtype == np.float32 and filters <= TRANSPOSED_DW
-            and rows >= max(TRANSPOSED_DW, 2 * filters))
-
-
-def add_product(dwk: np.ndarray, dk: np.ndarray, ck: np.ndarray,
-                tmp: np.ndarray) -> None:
-    """``dwk += dk @ ck.T``, the product made in ``tmp`` in the faster orientation.
-
-    The three may be stacks of one matrix per group (:func:`by_group`).
-    """
-    filters, rows = dk.shape[-2], ck.shape[-2]
-    if transposed_dw(filters, rows, dk.dtype):
-        t = tmp.reshape(*ck.shape[:-1], filters)  # the same memory
-        np.matmul(ck, dk.swapaxes(-1, -2), out=t)
-        dwk += t.swapaxes(-1, -2)
-    else:
-        t = tmp.reshape(*dk.shape[:-1], rows)
-        np.matmul(dk, ck.swapaxes(-1, -2), out=t)
-        dwk += t
-
-
-def group_grads(layer: Layer, d: np.ndarray, cols: np.ndarray, dw: np.ndarray,
-                tmp: np.ndarray, *, columns: bool = True) -> None:
-    """``dw[group] += d @ cols.T``, then (if ``columns``) ``cols = w2.T @ d``.
-
-    The columns are used up. ``d`` is ``(F, pixels)``, ``cols`` ``(K, pixels)``.
-    """
-    G = layer.groups
-    dg, cg = by_group(d, G), by_group(cols, G)
-    add_product(dw, dg, cg, tmp)
-    if columns:
-        product(layer.w2.swapaxes(-1, -2), dg, cg)

@@ -17,7 +17,7 @@ import numpy as np
 from .._columns import add_taps
 from .._compat import reshape_view
 from .._layer import Layer
-from . import _base, _views
+from . import _base, _grads, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -41,7 +41,7 @@ class Im2col(Strategy):
         return {**_base.padded_input(layer, n, rows),
                 "cols": Buffer((n, layer.K + ones, rows * layer.g.out[1])),
                 **({"wb": Buffer((layer.F, layer.K + 1), shared=True)} if ones else {}),
-                **_base.dw_product(layer, backward),
+                **_grads.dw_product(layer, backward, images=_grads.dw_images(layer, n)),
                 **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
@@ -96,14 +96,13 @@ class Im2col(Strategy):
     def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
                   c: np.ndarray, dout: np.ndarray, dw: np.ndarray, *,
                   columns: bool = True) -> None:
-        """Add ``dout @ c.T`` into ``dw`` image by image; write ``w.T @ dout`` over ``c``.
+        """Add ``dout @ c.T`` into ``dw``, a few images per call; write ``w.T @ dout`` over ``c``.
 
         The column gradient is skipped unless ``columns``.
         """
         G = layer.groups
         dg, cg = _base.by_group(_views.dout_rows(bufs, dout), G), _base.by_group(c, G)
-        for q in range(c.shape[0]):
-            _base.add_product(dw, dg[q], cg[q], bufs["tmp"])
+        _grads.add_products(dw, dg, cg, bufs["tmp"])
         if columns:
             _base.product(layer.w2.swapaxes(-1, -2), dg, cg)  # columns are used up
 

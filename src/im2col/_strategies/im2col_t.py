@@ -11,7 +11,7 @@ import numpy as np
 
 from .._compat import reshape_view
 from .._layer import Layer
-from . import _base, _views
+from . import _base, _grads, _views
 from ._base import Buffer, Buffers
 from .im2col import Im2col
 
@@ -33,7 +33,7 @@ class Im2colT(Im2col):
         return {**_base.padded_input(layer, n, rows),
                 "cols": Buffer((layer.K, pix)),
                 "prod": Buffer((layer.F, pix)),
-                **_base.dw_product(layer, backward)}
+                **_grads.dw_product(layer, backward)}
 
     def columns(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray) -> np.ndarray:
@@ -62,7 +62,7 @@ class Im2colT(Im2col):
         m, r, ow = dout.shape[0], dout.shape[2], layer.g.out[1]
         da = bufs["prod"][:, : m * r * ow]
         da.reshape(layer.F, m, r, ow)[...] = dout.transpose(1, 0, 2, 3)
-        _base.group_grads(layer, da, c, dw, bufs["tmp"], columns=columns)
+        _grads.group_grads(layer, da, c, dw, bufs["tmp"], columns=columns)
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
         """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""

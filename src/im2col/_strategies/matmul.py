@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from . import _base, _views
+from . import _base, _grads, _views
 from ._base import Buffers, Strategy
 
 
@@ -28,7 +28,7 @@ class Matmul(Strategy):
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
         """Declare the ``dw`` product and ``dout``'s copy; nothing for the forward."""
-        return {**_base.dw_product(layer, backward),
+        return {**_grads.dw_product(layer, backward, images=_grads.dw_images(layer, n)),
                 **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
@@ -41,7 +41,7 @@ class Matmul(Strategy):
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
                  dw: np.ndarray) -> np.ndarray:
-        """``dx = w.T @ dout`` and ``dw += dout @ x.T``, image by image."""
+        """``dx = w.T @ dout`` and ``dw += dout @ x.T``, a few images per call."""
         m, C, H, W = xp.shape
         x3 = xp.reshape(m, C, H * W)
         dx3 = dxb.reshape(m, C, H * W)
@@ -49,7 +49,6 @@ class Matmul(Strategy):
         d = _base.by_group(_views.dout_rows(bufs, dout), G)
         xg, dxg = _base.by_group(x3, G), _base.by_group(dx3, G)
         _base.product(layer.w2.swapaxes(-1, -2), d, dxg)
-        for i in range(m):
-            _base.add_product(dw, d[i], xg[i], bufs["tmp"])
+        _grads.add_products(dw, d, xg, bufs["tmp"])
         return dxb
 MATMUL = Matmul()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._layer import Layer
-from . import _base, _views
+from . import _base, _grads, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -36,7 +36,7 @@ class Shift(Strategy):
             grad = _base.padded_input(layer, n, rows)
             if grad:
                 out["grad"] = grad["padded"]
-            out.update(_base.dw_product(layer, backward, cols=layer.Cg))
+            out.update(_grads.dw_product(layer, backward, cols=layer.Cg))
             out.update(_base.dout_copy(layer, n, rows, backward=backward,
                                  dout_contiguous=dout_contiguous))
         else:
@@ -89,7 +89,7 @@ class Shift(Strategy):
                     dk = d[:, k * Fg : (k + 1) * Fg]
                     tk = t[:, k * Cg : (k + 1) * Cg]
                     for q in range(m):
-                        _base.add_product(dw5[k, :, :, i, j], dk[q], tk[q], tmp)
+                        _grads.add_product(dw5[k, :, :, i, j], dk[q], tk[q], tmp)
                     np.matmul(wt[i, j, k], dk, out=tk)  # the tap slice is used up
                 dxp[:, :, ys, xs] += t.reshape(m, g.C, r, ow)
         return dxp

@@ -21,7 +21,7 @@ import numpy as np
 from .._compat import reshape_view
 from .._layer import Layer
 from .._view import wide_view
-from . import _base, _views
+from . import _base, _grads, _views
 from ._base import Buffer, Buffers, Strategy
 
 
@@ -46,7 +46,7 @@ class Wide(Strategy):
         return {**_base.padded_input(layer, n, rows, always=True),
                 "cols": Buffer((layer.K, wide)),
                 "prod": Buffer((layer.F, wide)),
-                **_base.dw_product(layer, backward)}
+                **_grads.dw_product(layer, backward)}
 
     def per_image(self, layer: Layer) -> int:
         """Columns of one image on the wide grid."""
@@ -91,7 +91,7 @@ class Wide(Strategy):
         d4 = reshape_view(da, (layer.F, m, r, wp))
         d4[..., :ow] = dout.transpose(1, 0, 2, 3)
         d4[..., ow:] = 0  # discarded columns add nothing
-        _base.group_grads(layer, da, c, dw, bufs["tmp"])
+        _grads.group_grads(layer, da, c, dw, bufs["tmp"])
         dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         hb = dxp.shape[2]
         span = (hb - (kh - 1) * dh - 1) * wp + ow
