@@ -64,7 +64,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     pix = n * rows * g.ow
     dw_product = F * Cg * taps if backward else 0    # every group's dout @ cols.T
     # im2col, full and matmul make the products of a few images at once
-    batch = max(1, min(n, 2**16 // (F * Cg * taps)))
+    batch = max(1, min(n, 2**14 // (F * Cg * taps)))
     dout_copy = F * pix if backward and not dout_contiguous else 0
     if strategy == "matmul":                          # no copy of x at all
         return (batch * F * Cg if backward else 0) + dout_copy

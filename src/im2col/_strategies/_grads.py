@@ -17,9 +17,12 @@ from .._layer import Layer
 from ._base import Buffer, Buffers, by_group, product
 
 #: Elements of the filters' gradient products made in one call: the
-#: products of several images of a unit, up to this size, are one
-#: ``matmul`` (then summed over the images), not one call per image.
-DW_BATCH = 2**16
+#: products of several images of a unit, up to this size (64 KiB of
+#: float32, so the buffer stays small), are one ``matmul`` then summed over
+#: the images, not one call per image: on layers of many small images (S2,
+#: 50 images per unit) the calls per image cost more than the products
+#: (``python -m benchmarks.turns``, ``dw per image``).
+DW_BATCH = 2**14
 
 
 def dw_images(layer: Layer, n: int) -> int:
