@@ -234,14 +234,14 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   NumPy lets go of the interpreter's lock (the GIL) inside a copy or a `matmul`,
 #   but each call takes it back at its start and end, and the Python
 #   between calls (making views, slicing) holds it, so two workers at once
-#   wait for each other there: even two threads making the same
-#   single-threaded `matmul` calls take longer than one thread making half
-#   of them. The package therefore makes the views of a worker's buffers
-#   once per call, not on every unit, one call for all groups, and the
-#   filters' gradient products of a few images of a unit in one call, not
-#   one per image (`python -m benchmarks.turns`, printed below: the cost of
-#   taking turns per call, and whole layers with the old habits brought
-#   back).
+#   wait for each other there: two threads each making the same
+#   single-threaded `matmul` calls at once take longer than one thread
+#   alone, the more so the shorter the calls. The package therefore makes
+#   the views of a worker's buffers once per call, not on every unit; one
+#   call for all groups; and the filters' gradient products of a few
+#   images of a unit in one call, not one per image
+#   (`python -m benchmarks.turns`, printed below: the cost of taking turns
+#   per call, and whole layers with the old habits brought back).
 # - *The bias.* Added by a second pass over the output, it costs a
 #   fraction of a small layer's GEMM; `im2col` adds it inside the GEMM
 #   instead, with a row of ones under the columns and the bias beside the
