@@ -48,3 +48,67 @@ def test_images_per_call() -> None:
     big = layer_of(np.zeros((4, 512, 5, 5)), np.zeros((512, 512, 3, 3)), stride=1,
                    padding=1, dilation=1, groups=1)
     assert _grads.dw_images(big, 4) == 1
+
+
+@pytest.mark.parametrize(("strategy", "ws", "padding"), [
+    ("im2col", (32, 16, 3, 3), 1), ("full", (32, 16, 3, 3), 1), ("matmul", (64, 64, 1, 1), 0)])
+def test_the_sum_of_several_images_products_is_in_the_declared_buffer(
+    strategy: str, ws: tuple[int, ...], padding: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond its declared buffers, a call allocates no more than with one image per call.
+
+    The products of 3 or 4 images are made in one call; their sum has a
+    slot of its own in ``tmp`` (declared, so the planner counts it), not a
+    temporary the size of ``dw``.
+    """
+    from im2col import _plan
+    from im2col._layer import Plan, layer_of
+    from im2col._memory import peak_memory
+
+    x, w, _, dout = conv_arrays((8, ws[1], 12, 12), ws, np.float64, padding=padding)
+    layer = layer_of(x, w, stride=1, padding=padding, dilation=1, groups=1)
+    plan = Plan(strategy, 8, layer.g.out[0], 1)
+    monkeypatch.setattr(_conv, "plan", lambda *args, **kwargs: plan)
+
+    def undeclared(batch: int) -> int:
+        monkeypatch.setattr(_grads, "DW_BATCH", batch)
+        _conv._backward(dout, x, w, padding=padding)  # the first call's one-off costs
+        (dx, dw, db), peak = peak_memory(_conv._backward, dout, x, w, padding=padding)
+        declared = _plan.extra_bytes(layer, plan, 8, backward=True)
+        return peak - dx.nbytes - dw.nbytes - db.nbytes - declared
+
+    one_per_call = undeclared(0)
+    assert _grads.dw_images(layer, 8) == 1
+    several = undeclared(2**14)
+    assert _grads.dw_images(layer, 8) > 1
+    assert several - one_per_call < w.nbytes // 4, (several, one_per_call, w.nbytes)
+
+
+@pytest.mark.parametrize("strategy", ["im2col", "im2col_t", "wide", "full", "shift", "winograd"])
+@pytest.mark.parametrize("rows", [2, 7])
+@pytest.mark.parametrize("padding", [1, 0])
+def test_units_of_every_size_twice_on_two_workers(
+    strategy: str, rows: int, padding: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """7 images of 7 output rows in units of 3 images by ``rows`` rows, on two workers.
+
+    Each worker's units come in several sizes (a shorter last unit, a
+    shorter last band of each image), so the views it makes once per size
+    of unit are both reused and made anew; each pass runs twice.
+    """
+    from im2col._layer import Plan, layer_of
+    from im2col._strategies import STRATEGIES
+
+    xs = (7, 8, 7, 9) if padding else (7, 8, 9, 11)  # 7 x 9 outputs either way
+    x, w, b, dout = conv_arrays(xs, (8, 8, 3, 3), np.float64, padding=padding)
+    layer = layer_of(x, w, stride=1, padding=padding, dilation=1, groups=1)
+    if STRATEGIES[strategy].unfit(layer, x) is not None:
+        pytest.skip(f"{strategy} does not apply")
+    plan = Plan(strategy, 3, rows, 2)
+    monkeypatch.setattr(_conv, "plan", lambda *args, **kwargs: plan)
+    want = ref.conv2d(x, w, b, padding=padding), ref.conv2d_backward(dout, x, w, padding=padding)
+    for _ in range(2):
+        np.testing.assert_allclose(_conv._forward(x, w, b, padding=padding), want[0],
+                                   **tolerance(np.float64))
+        assert_each_close(_conv._backward(dout, x, w, padding=padding), want[1],
+                          **tolerance(np.float64))

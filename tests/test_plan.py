@@ -66,10 +66,11 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     # im2col, full and matmul make the products of a few images at once
     batch = max(1, min(n, 2**14 // (F * Cg * taps)))
     dout_copy = F * pix if backward and not dout_contiguous else 0
+    slots = batch + 1 if batch > 1 else 1             # and their sum
     if strategy == "matmul":                          # no copy of x at all
-        return (batch * F * Cg if backward else 0) + dout_copy
+        return (slots * F * Cg if backward else 0) + dout_copy
     if strategy in ("im2col", "full"):
-        dw_product *= batch
+        dw_product *= slots
     if strategy == "im2col" or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy

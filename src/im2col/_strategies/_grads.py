@@ -34,13 +34,15 @@ def dw_product(layer: Layer, backward: bool, cols: int | None = None,
                images: int = 1) -> Buffers:
     """Declare the ``dout @ columns.T`` products of every group, ``(images*F, C/groups*kh*kw)``.
 
-    With ``cols``, that of one group, ``(F/groups, cols)``. :func:`add_product`
-    may use it transposed, in the same memory.
+    With more than one image, one more ``F`` rows for their sum. With
+    ``cols``, the product of one group, ``(F/groups, cols)``.
+    :func:`add_product` may use it transposed, in the same memory.
     """
     if not backward:
         return {}
     if cols is None:
-        return {"tmp": Buffer((images * layer.F, layer.Cg * layer.g.taps))}
+        slots = images + 1 if images > 1 else 1
+        return {"tmp": Buffer((slots * layer.F, layer.Cg * layer.g.taps))}
     return {"tmp": Buffer((layer.Fg, cols))}
 
 
@@ -66,18 +68,21 @@ def add_product(dwk: np.ndarray, dk: np.ndarray, ck: np.ndarray,
                 tmp: np.ndarray) -> None:
     """``dwk += dk @ ck.T``, the product made in ``tmp`` in the faster orientation.
 
-    The three may be stacks of one matrix per group (:func:`by_group`).
+    The three may be stacks of one matrix per group (:func:`by_group`);
+    ``dk`` and ``ck`` may have a leading axis of images more than ``dwk``,
+    whose products are summed in ``tmp`` too, after them.
     """
     filters, rows = dk.shape[-2], ck.shape[-2]
     flip = transposed_dw(filters, rows, dk.dtype)
     shape = (*ck.shape[:-1], filters) if flip else (*dk.shape[:-1], rows)
-    t = tmp.reshape(-1)[: math.prod(shape)].reshape(shape)  # the same memory
+    flat, size = tmp.reshape(-1), math.prod(shape)
+    t = flat[:size].reshape(shape)  # the same memory
     if flip:
         np.matmul(ck, dk.swapaxes(-1, -2), out=t)
     else:
         np.matmul(dk, ck.swapaxes(-1, -2), out=t)
-    if t.ndim > dwk.ndim:  # several images: their sum
-        t = t.sum(axis=0)
+    if t.ndim > dwk.ndim:  # several images: their sum, after their products
+        t = np.sum(t, axis=0, out=flat[size : size + dwk.size].reshape(shape[1:]))
     dwk += t.swapaxes(-1, -2) if flip else t
 
 
@@ -87,7 +92,8 @@ def add_products(dw: np.ndarray, d: np.ndarray, c: np.ndarray, tmp: np.ndarray) 
     ``d`` and ``c`` are ``(images, groups, ..., pixels)`` (:func:`by_group`),
     ``tmp`` is :func:`dw_product`'s.
     """
-    k = max(1, tmp.size // max(1, dw.size))
+    slots = tmp.size // max(1, dw.size)
+    k = slots - 1 if slots > 1 else 1  # the last slot holds the sum
     for q in range(0, d.shape[0], k):
         add_product(dw, d[q] if k == 1 else d[q : q + k],
                     c[q] if k == 1 else c[q : q + k], tmp)

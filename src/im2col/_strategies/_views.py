@@ -1,10 +1,11 @@
 """Views of a worker's buffers for one unit, and the unit's own arrays.
 
-A worker's units are all the same size but its last, so the views of its
-buffers they need (the band's windows, the columns in six axes) are made
-once, on its first unit of each size (:func:`unit_view`), not on every
-unit: two workers otherwise take turns at the Python that makes them
-(``python -m benchmarks.turns``).
+A worker's units come in few sizes (whole images: all but its last are
+the same; bands of rows: a full and a shorter band per image), so the
+views of its buffers they need (the band's windows, the columns in six
+axes) are made once per size of unit (:func:`unit_view`, keyed by it), not
+on every unit: two workers otherwise take turns at the Python that makes
+them (``python -m benchmarks.turns``).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ dp[n, f, y + i*dh, x + j*dw]``, where ``dp`` is ``dout`` with
 many columns on each side). So instead of ``w.T @ dout`` followed by
 col2im's ``kh*kw`` strided sums over the input, each image's ``dout`` is
 unfolded into ``(F*kh*kw, H*W)`` columns, as the forward pass unfolds
-``x``, and one matmul per group (over the unit's images) writes ``dx``
-itself: a copy in place of the sums. Its multiply-adds are those of ``w.T
+``x``, and one matmul for all groups (over the unit's images) writes
+``dx`` itself: a copy in place of the sums. Its multiply-adds are those of ``w.T
 @ dout`` times ``H*W / (oh*ow)``: the same with "same" padding, more with
 less padding (the planner uses it only where ``oh*ow >= H*W`` and ``F <=
 C``). ``dw`` and the forward pass are
