@@ -36,9 +36,7 @@ from unittest import mock
 import numpy as np
 
 from benchmarks import harness as hs
-from benchmarks import methods as mt
-from benchmarks.layers import LAYERS, arrays, options
-from im2col import conv2d, conv2d_backward
+from benchmarks.layers import LAYERS
 from im2col._strategies import _base
 
 RESULTS = Path(__file__).parent / "results" / "blocks.json"
@@ -117,26 +115,9 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
 
 
 def _layer(name: str, torch: Any, rounds: int) -> dict[str, Any]:
-    x, w, b = arrays(name)
-    opts = options(name)
-    dout = np.ones_like(conv2d(x, w, b, **opts))
-    passes: dict[str, Callable[[], Any]] = {
-        "forward": lambda: conv2d(x, w, b, **opts),
-        "backward": lambda: conv2d_backward(dout, x, w, **opts)}
-
-    def timed(f: Callable[[], Any], small: int) -> Callable[[], Any]:
-        def run() -> Any:
-            with blocks(small):
-                return f()
-        return run
-
-    fns = {f"{k} {how}": timed(f, small) for k, f in passes.items()
-           for how, small in (("blocks", _base.SMALL_GEMM), ("one", 0))}
-    if torch is not None:
-        fns |= {f"{k} torch": f for k, f in mt.torch_layer(torch, x, w, b, dout, **opts).items()}
-    with hs.threads(2, torch):
-        stats = hs.time_interleaved(fns, rounds)
-    med = {k: v["median"] for k, v in stats.items()}
+    med, passes = hs.layer_variants(
+        name, {"blocks": lambda: blocks(_base.SMALL_GEMM), "one": lambda: blocks(0)},
+        torch, rounds)
     row: dict[str, Any] = {"layer": name}
     for k, f in passes.items():
         row[f"{k} cut"] = _cuts(f)

@@ -22,7 +22,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ import numpy as np
 
 from benchmarks import MMAP_THRESHOLD, STEADY_ALLOCATOR, TRIM_THRESHOLD
 from benchmarks import methods as mt
+from benchmarks.layers import arrays as layer_arrays
+from benchmarks.layers import options as layer_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,6 +191,44 @@ def machine_label(m: dict[str, Any], threads_used: int | None = None) -> str:
     if m.get("torch"):
         parts.append(f"PyTorch {m['torch']}")
     return ", ".join(parts)
+
+
+# ---------------------------------------------------------- layer variants
+
+def layer_variants(name: str, variants: dict[str, Callable[[], AbstractContextManager[Any]]],
+                   torch: Any, rounds: int, **call: Any
+                   ) -> tuple[dict[str, float], dict[str, Callable[[], Any]]]:
+    """Median seconds of layer ``name``'s passes in each variant, and PyTorch's.
+
+    Each of ``variants`` is a context the pass runs inside; the medians are
+    keyed ``"forward <variant>"``, ``"backward <variant>"`` and, with
+    ``torch``, ``"forward torch"`` and ``"backward torch"``; all interleaved
+    on two threads. ``call`` is passed on to ``conv2d`` and
+    ``conv2d_backward``. The passes (outside any variant) are returned too.
+    """
+    from im2col import conv2d, conv2d_backward
+
+    x, w, b = layer_arrays(name)
+    opts = layer_options(name)
+    dout = np.ones_like(conv2d(x, w, b, **opts))
+    passes: dict[str, Callable[[], Any]] = {
+        "forward": lambda: conv2d(x, w, b, **opts, **call),
+        "backward": lambda: conv2d_backward(dout, x, w, **opts, **call)}
+
+    def inside(f: Callable[[], Any], variant: Callable[[], AbstractContextManager[Any]]
+               ) -> Callable[[], Any]:
+        def run() -> Any:
+            with variant():
+                return f()
+        return run
+
+    fns = {f"{p} {v}": inside(f, c) for p, f in passes.items() for v, c in variants.items()}
+    if torch is not None:
+        fns |= {f"{p} torch": f for p, f in
+                mt.torch_layer(torch, x, w, b, dout, **opts).items()}
+    with threads(2, torch):
+        stats = time_interleaved(fns, rounds)
+    return {k: v["median"] for k, v in stats.items()}, passes
 
 
 # ----------------------------------------------------------------- a run

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -39,9 +40,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks import harness as hs
-from benchmarks import methods as mt
-from benchmarks.layers import LAYERS, arrays, options
-from im2col import conv2d, conv2d_backward
+from benchmarks.layers import LAYERS
 from im2col._strategies import _base, _grads, _views
 
 RESULTS = Path(__file__).parent / "results" / "turns.json"
@@ -147,27 +146,9 @@ def layers(torch: Any, rounds: int, names: list[str]) -> list[dict[str, Any]]:
     """Each layer's passes on two workers: every variant, and PyTorch, over the shipped code."""
     rows = []
     for name in names:
-        x, w, b = arrays(name)
-        opts = options(name)
-        dout = np.ones_like(conv2d(x, w, b, **opts))
-        passes: dict[str, Callable[[], Any]] = {
-            "forward": lambda: conv2d(x, w, b, workers=2, **opts),  # noqa: B023
-            "backward": lambda: conv2d_backward(dout, x, w, workers=2, **opts)}  # noqa: B023
-
-        def timed(f: Callable[[], Any], habits: tuple[str, ...]) -> Callable[[], Any]:
-            def run() -> Any:
-                with variant(habits):
-                    return f()
-            return run
-
-        fns = {f"{p} {v}": timed(f, habits) for p, f in passes.items()
-               for v, habits in VARIANTS.items()}
-        if torch is not None:
-            fns |= {f"{p} torch": f for p, f in
-                    mt.torch_layer(torch, x, w, b, dout, **opts).items()}
-        with hs.threads(2, torch):
-            stats = hs.time_interleaved(fns, rounds)
-        med = {k: v["median"] for k, v in stats.items()}
+        med, passes = hs.layer_variants(
+            name, {v: partial(variant, habits) for v, habits in VARIANTS.items()},
+            torch, rounds, workers=2)
         row: dict[str, Any] = {"layer": name}
         for p in passes:
             for v in VARIANTS:
