@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._checks import output_size
 from .._layer import Layer
 from .._view import windows
 
@@ -42,7 +43,7 @@ def band_windows(bufs: dict[str, np.ndarray], layer: Layer, xp: np.ndarray
         return windows(xp, g.kernel, g.stride, g.dilation)
     whole = unit_view(bufs, "padded windows",
                       lambda: windows(pad, g.kernel, g.stride, g.dilation))
-    rows = (xp.shape[2] - (g.kernel[0] - 1) * g.dilation[0] - 1) // g.stride[0] + 1
+    rows = output_size(xp.shape[2], g.kernel[0], g.stride[0], (0, 0), g.dilation[0], "height")
     return whole[:, :, :, : xp.shape[0], :rows]
 
 
