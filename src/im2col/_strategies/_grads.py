@@ -32,16 +32,18 @@ def dw_images(layer: Layer, n: int) -> int:
 
 def dw_product(layer: Layer, backward: bool, cols: int | None = None,
                images: int = 1) -> Buffers:
-    """Declare the ``dout @ columns.T`` products of every group, ``(images*F, C/groups*kh*kw)``.
+    """Declare the ``dout @ columns.T`` products of every group, ``(k*F, C/groups*kh*kw)``.
 
-    With more than one image, one more ``F`` rows for their sum. With
-    ``cols``, the product of one group, ``(F/groups, cols)``.
+    ``k`` is :func:`dw_images` of a unit of ``images`` (1 for products made
+    over a whole unit at once); with more than one, one more ``F`` rows for
+    their sum. With ``cols``, the product of one group, ``(F/groups, cols)``.
     :func:`add_product` may use it transposed, in the same memory.
     """
     if not backward:
         return {}
     if cols is None:
-        slots = images + 1 if images > 1 else 1
+        k = dw_images(layer, images)
+        slots = k + 1 if k > 1 else 1
         return {"tmp": Buffer((slots * layer.F, layer.Cg * layer.g.taps))}
     return {"tmp": Buffer((layer.Fg, cols))}
 

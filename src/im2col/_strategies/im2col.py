@@ -41,7 +41,7 @@ class Im2col(Strategy):
         return {**_base.padded_input(layer, n, rows),
                 "cols": Buffer((n, layer.K + ones, rows * layer.g.out[1])),
                 **({"wb": Buffer((layer.F, layer.K + 1), shared=True)} if ones else {}),
-                **_grads.dw_product(layer, backward, images=_grads.dw_images(layer, n)),
+                **_grads.dw_product(layer, backward, images=n),
                 **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 

@@ -28,7 +28,7 @@ class Matmul(Strategy):
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
         """Declare the ``dw`` product and ``dout``'s copy; nothing for the forward."""
-        return {**_grads.dw_product(layer, backward, images=_grads.dw_images(layer, n)),
+        return {**_grads.dw_product(layer, backward, images=n),
                 **_base.dout_copy(layer, n, rows, backward=backward,
                             dout_contiguous=dout_contiguous)}
 
