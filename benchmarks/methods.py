@@ -162,6 +162,8 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
         "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
     }
     for name in strategies(shape, x):
+        if name == "rows":  # its backward pass is im2col's
+            continue
         m[name] = (lambda name=name: _conv._backward(
             dout, x, w, stride=s, padding=p, strategy=name))
     if torch is not None:

@@ -155,3 +155,20 @@ def test_turns_old_habits_give_the_same_results() -> None:
         old = conv2d(x, w, b, workers=2, **opts), *conv2d_backward(dout, x, w, workers=2, **opts)
     for s, o in zip(shipped, old, strict=True):
         np.testing.assert_allclose(s, o, rtol=1e-4, atol=1e-3)
+
+
+def test_rows_benchmark_runs_quick() -> None:
+    """``benchmarks.rows``: its stages agree, its rule rows say what the planner picks."""
+    from benchmarks import rows
+
+    stages = rows.stages(rounds=1, images=2)
+    assert stages["same"] is True
+    assert {k.split(":")[0] for k in stages if k != "same"} == {"im2col", "rows"}
+    rule = rows.rule(rounds=1, quick=True)
+    assert [(r["layer"], r["dtype"]) for r in rule] == [
+        ("S1", "float32"), ("S1", "float64"),
+        ("3x3, 32 filters", "float32"), ("3x3, 32 filters", "float64")]
+    assert [r["picked, two workers"] for r in rule] == [True, True, False, False]
+    assert all(r["rows / im2col, one worker"] > 0 for r in rule)
+    units = rows.units(rounds=1)
+    assert set(units) == {"default images", *(f"{k} images" for k in rows.UNITS)}

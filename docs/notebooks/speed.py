@@ -210,13 +210,12 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   process, they cost more (printed below; S3 runs Winograd's tiles, whose
 #   products are not cut), so the package does not cut deep products (it
 #   cuts shallow ones, next item).
-# - *First layers (C = 3, 7x7).* The copy into the columns is the small
-#   part of S1's time; copying the columns in NHWC order instead (runs of
-#   `kw*C` elements after a transpose) and multiplying in the other
-#   orientation were both measured, and neither is shipped. What is
-#   shipped: OpenBLAS, with its SkylakeX code (as on this machine), sends
-#   a float32 product of at most 100^3 multiply-adds to small-matrix
-#   routines that skip packing the operands (its
+# - *First layers (C = 3, 7x7).* Copying the columns in NHWC order
+#   instead (runs of `kw*C` elements after a transpose) and multiplying in
+#   the other orientation were both measured, and neither is shipped. Two
+#   things are. First, OpenBLAS, with its SkylakeX code (as on this
+#   machine), sends a float32 product of at most 100^3 multiply-adds to
+#   small-matrix routines that skip packing the operands (its
 #   [`sgemm_small_kernel_permit_skylakex.c`](https://github.com/OpenMathLib/OpenBLAS/blob/develop/kernel/x86_64/sgemm_small_kernel_permit_skylakex.c)).
 #   S1's product, 32 filters by 148 rows of columns, is larger than that
 #   per image, so the package cuts it, and every product of few filters by
@@ -225,7 +224,14 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   call, which can use them, is left alone (`python -m benchmarks.blocks`,
 #   printed below: S1's product in blocks of several widths, a grid of
 #   shapes with one and two BLAS threads, and whole layers with and
-#   without the blocks).
+#   without the blocks). Second, the forward pass of a layer with a kernel
+#   at least 7 rows tall and at most 64 filters per group copies a strip of
+#   each input row's windows of one kernel row, about `kh` times smaller than
+#   the columns, and multiplies one output row at a time on a view of it
+#   (the `rows` plan, derived on
+#   [Can the columns be a view after all?](../strip/)), when BLAS runs on
+#   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
+#   both layouts, and the strip against the columns on a grid of layers).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group. Alone, on one thread, it is no faster (printed below); on
 #   two workers it makes fewer calls, which counts (next item), so it is
@@ -280,6 +286,29 @@ print(f"S1, 6 images, one thread: copy {copy_ms:.2f} ms, GEMM {gemm_ms:.2f} ms "
       f"NHWC-order copy {stages['copy, channels-last columns'] / copy_ms:.2f}x "
       f"the NCHW-order copy; GEMM in the other orientation "
       f"{stages['GEMM cols.T @ w2.T'] / gemm_ms:.2f}x")
+strip = json.loads(Path("benchmarks/results/rows.json").read_text())
+st = strip["stages"]
+assert st["same"]  # both give the same output
+print(f"S1, 10 images, one thread: im2col copies its columns in "
+      f"{st['im2col: copy into the columns']:.2f} ms and multiplies in "
+      f"{st['im2col: GEMM per image']:.2f} ms; the strip copies in "
+      f"{st['rows: copy into the strip']:.2f} ms and multiplies, one output row "
+      f"at a time, in {st['rows: GEMM per output row']:.2f} ms")
+for setting in ("two workers", "one worker"):
+    print(f"The strip / the columns, {setting}"
+          f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, "
+          "float32 and float64 (* where conv2d takes the strip):")
+    for r in strip["rule"]:
+        if r["dtype"] == "float32":
+            pair = [q for q in strip["rule"] if q["layer"] == r["layer"]]
+            print(f"  {r['layer']:26s} " + " ".join(
+                f"{q[f'rows / im2col, {setting}']:.2f}{'*' if q[f'picked, {setting}'] else ''}"
+                for q in pair))
+u = strip["units"]
+print(f"S1, two workers, the strip with 1 to 25 images per unit / conv2d's "
+      f"{u['default images']}: " + ", ".join(
+          f"{k.split()[0]} {v:.2f}" for k, v in u.items() if k != "default images"))
+print(f"Measured on {strip['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
       f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
@@ -430,7 +459,10 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   the backward pass where it takes no more memory), `shift` (one GEMM per kernel tap over a
 #   strided slice, no column buffer), `matmul` (1x1 kernels only),
 #   `winograd` (3x3, stride-1 layers: Winograd's F(2x2, 3x3) tiles, see
-#   [When does Winograd pay?](../winograd/)); all but `shift` and
+#   [When does Winograd pay?](../winograd/)), `rows` (forward only: a strip
+#   of each input row's windows of one kernel row, one GEMM per output row
+#   on a view of it, see [Can the columns be a view after all?](../strip/);
+#   picked for tall kernels and few filters); all but `shift` and
 #   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from

@@ -47,7 +47,11 @@ def conv2d(
     1x1 kernel with stride 1 and no padding is a plain matrix multiply with
     no copy; a 3x3 layer with stride 1, no dilation, one group, at least 64
     channels and filters and 196 output pixels per image by Winograd's
-    F(2x2, 3x3) on the same units.
+    F(2x2, 3x3) on the same units. The forward pass of a kernel at least 7
+    rows tall with at most 64 filters per group (a first layer), when BLAS
+    runs on one thread (under the workers), copies a strip of each input
+    row's windows of one kernel row, about ``kh`` times smaller than the
+    columns, and multiplies one output row at a time on a view of it.
 
     Parameters
     ----------

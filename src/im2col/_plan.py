@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _threads
 from ._checks import as_int
 from ._layer import Layer, Plan
 from ._strategies import STRATEGIES
@@ -39,6 +40,21 @@ SMALL_IMAGE = 256
 #: 1.08 times ``im2col``'s time, no gain (float32 and float64, one and two
 #: threads), on S3 (4%) 0.90-0.92x with two threads (``benchmarks/results``).
 WIDE_WASTE = 0.1
+
+
+#: The forward pass uses ``rows`` (one GEMM per output row on a strip of
+#: the input, ``kh`` times smaller than the columns) for a kernel at least
+#: :data:`ROWS_KERNEL` high and at most :data:`ROWS_FILTERS` filters per
+#: group, where BLAS runs on one thread (the call's workers hold it there):
+#: there im2col's copy is large beside its GEMM. On two workers, in three
+#: runs, 7x7 layers of 8 to 64 filters took 0.49-0.96x im2col's time
+#: (float32 and float64), of 128 filters 0.91-1.10x, 5x5 and 3x3 layers
+#: 0.77-1.32x. With BLAS on two threads, which its narrow products cannot
+#: use, 7x7 layers of 8 or 16 filters took 0.16-0.72x, but of 32 or 64
+#: filters 0.49-1.69x (the stem 7x7/2 1.20-1.69x), so it is not used
+#: there (``python -m benchmarks.rows``, ``rule``).
+ROWS_KERNEL = 7
+ROWS_FILTERS = 64
 
 
 #: The backward pass uses ``full`` only on outputs of at least this many
@@ -113,7 +129,10 @@ def plan(
     channels, ``full`` if its buffers take no more than those of the
     columns' plan below plus a copy of the filters; else the columns:
     ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output
-    pixels; for the backward pass of a stride-1 layer whose wide grid
+    pixels; for the forward pass of a kernel at least :data:`ROWS_KERNEL`
+    high with at most :data:`ROWS_FILTERS` filters per group and dilation 1
+    along the height, when BLAS runs on one thread, ``rows``; for the
+    backward pass of a stride-1 layer whose wide grid
     wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
     ``im2col``; with as many images per unit as the
     strategy's ``target_bytes / workers`` of columns hold (at least one,
@@ -181,18 +200,23 @@ class _Search:
         if g.C * layer.F * g.out[0] * g.out[1] < WINOGRAD_BACKWARD_WORK:
             return others, None
         # the most images whose buffers take no more than the columns'
-        bound = self.cost(self.first_plan(self.columns(), workers))
+        bound = self.cost(self.first_plan(self.columns(workers), workers))
         if cost(1) > bound:
             return others, None
         top = self.first_plan("winograd", workers).images
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
-    def columns(self) -> str:
-        """Return the column strategy: ``im2col_t``, ``wide`` or ``im2col``."""
+    def columns(self, workers: int) -> str:
+        """Return the column strategy: ``im2col_t``, ``rows``, ``wide`` or ``im2col``."""
         g = self.layer.g
         oh, ow = g.out
         if oh * ow < SMALL_IMAGE:
             return "im2col_t"
+        if (not self.backward and g.kernel[0] >= ROWS_KERNEL
+                and self.layer.Fg <= ROWS_FILTERS
+                and STRATEGIES["rows"].unfit(self.layer, self.x) is None
+                and _threads.single_blas(workers)):
+            return "rows"
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= WIDE_WASTE * ow):
             return "wide"
@@ -208,7 +232,7 @@ class _Search:
         than the columns' plan's plus the flipped filters.
         """
         layer, g = self.layer, self.layer.g
-        names = [self.columns(), "shift"]
+        names = [self.columns(workers), "shift"]
         if (self.backward and g.out[0] * g.out[1] >= FULL_PIXELS
                 and STRATEGIES["full"].unfit(layer, self.x) is None
                 and layer.F <= g.C and g.out[0] * g.out[1] >= g.H * g.W

@@ -98,7 +98,16 @@ def small_kernels() -> bool:
         _state.small = any(lib.internal_api == "openblas"
                            and lib.architecture in SMALL_KERNEL_CORES
                            for lib in _blas().lib_controllers)
-    return _state.small and (_state.depth > 0 or _blas_threads() == 1)
+    return _state.small and single_blas(1)
+
+
+def single_blas(workers: int) -> bool:
+    """Whether each BLAS call of a call on ``workers`` runs on one thread.
+
+    That is, ``workers > 1`` (the call holds BLAS at one thread), another
+    call's workers hold it there now, or the program set it so.
+    """
+    return workers > 1 or _state.depth > 0 or _blas_threads() == 1
 
 
 def default_workers() -> int:

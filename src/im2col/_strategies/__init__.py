@@ -15,6 +15,7 @@ from .full import FULL
 from .im2col import IM2COL
 from .im2col_t import IM2COL_T
 from .matmul import MATMUL
+from .rows import ROWS
 from .shift import SHIFT
 from .wide import WIDE
 from .winograd import WINOGRAD
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 #: Every strategy by name, in the order the benchmarks show them.
 STRATEGIES: dict[str, Strategy] = {
-    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, SHIFT, WIDE, FULL, WINOGRAD)
+    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, ROWS, SHIFT, WIDE, FULL, WINOGRAD)
 }
 
 __all__ = ["STRATEGIES"]

@@ -31,19 +31,24 @@ def unit_view(bufs: dict[str, np.ndarray], key: str,
     return view
 
 
-def band_windows(bufs: dict[str, np.ndarray], layer: Layer, xp: np.ndarray
-                 ) -> np.ndarray:
+def band_windows(bufs: dict[str, np.ndarray], layer: Layer, xp: np.ndarray, *,
+                 width_only: bool = False) -> np.ndarray:
     """Return :func:`im2col._view.windows` of a unit's padded band ``xp``.
 
-    When ``xp`` is the start of the worker's ``padded`` buffer (always, if
-    the layer pads), the view is a slice of that buffer's, made once.
+    With ``width_only``, the windows of one kernel row on every row of
+    ``xp`` (kernel ``(1, kw)``, stride ``(1, sw)``). When ``xp`` is the
+    start of the worker's ``padded`` buffer (always, if the layer pads), the
+    view is a slice of that buffer's, made once.
     """
     g, pad = layer.g, bufs.get("padded")
+    kernel, stride, dilation = g.kernel, g.stride, g.dilation
+    if width_only:
+        kernel, stride, dilation = (1, kernel[1]), (1, stride[1]), (1, dilation[1])
     if pad is None or xp.base is not pad:
-        return windows(xp, g.kernel, g.stride, g.dilation)
-    whole = unit_view(bufs, "padded windows",
-                      lambda: windows(pad, g.kernel, g.stride, g.dilation))
-    rows = output_size(xp.shape[2], g.kernel[0], g.stride[0], (0, 0), g.dilation[0], "height")
+        return windows(xp, kernel, stride, dilation)
+    whole = unit_view(bufs, f"padded windows {kernel} {stride} {dilation}",
+                      lambda: windows(pad, kernel, stride, dilation))
+    rows = output_size(xp.shape[2], kernel[0], stride[0], (0, 0), dilation[0], "height")
     return whole[:, :, :, : xp.shape[0], :rows]
 
 

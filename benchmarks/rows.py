@@ -1,0 +1,174 @@
+"""The ``rows`` strategy for first layers, measured: ``python -m benchmarks.rows``.
+
+``rows`` copies, for every padded input row, its ``C*kw`` windows of one
+kernel row into a strip; each output row's columns are then a view of
+``kh`` consecutive strip rows, multiplied by one GEMM per output row
+(``_strategies/rows.py``). Three measurements, medians of calls
+interleaved in one process, forward pass:
+
+- ``stages``: S1 (C = 3, 7x7, 32 filters), one unit of images on one
+  thread, in ms: the copy into im2col's columns and its GEMM, against
+  the copy into the strip and the GEMMs per output row.
+- ``rule``: ``rows`` over ``im2col`` (both forced) on a grid of layers:
+  7x7 kernels of 8 to 128 filters, 5x5 and 3x3 ones, and
+  ``benchmarks.layers``' layers where ``rows`` applies; float32 and
+  float64; two workers (BLAS on one thread), and one worker with BLAS on
+  two threads. Each row says whether the planner picks ``rows`` there
+  (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._plan``).
+- ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
+  over the default plan: the evidence for ``Rows.target_bytes``.
+
+Results go to ``benchmarks/results/rows.json``; ``--quick`` runs fewer
+rounds and layers and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks import harness as hs
+from benchmarks.layers import arrays, options
+from im2col import _conv, conv2d
+from im2col._layer import layer_of
+from im2col._plan import plan
+from im2col._strategies import _base
+
+RESULTS = Path(__file__).parent / "results" / "rows.json"
+#: name: (x shape, w shape, stride, padding), beside ``benchmarks.layers``'
+GRID: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int]] = {
+    **{f"7x7, {f} filters": ((50, 3, 32, 32), (f, 3, 7, 7), 1, 3) for f in (8, 16, 64, 128)},
+    "7x7/2, 32 filters, 96x96": ((16, 3, 96, 96), (32, 3, 7, 7), 2, 3),
+    "7x7, 64 channels": ((16, 64, 32, 32), (32, 64, 7, 7), 1, 3),
+    "5x5, 32 filters": ((50, 3, 32, 32), (32, 3, 5, 5), 1, 2),
+    "5x5, 64 filters, 64x64": ((16, 3, 64, 64), (64, 3, 5, 5), 1, 2),
+    "3x3, 32 filters": ((50, 3, 32, 32), (32, 3, 3, 3), 1, 1),
+    "3x3, 16 channels": ((32, 16, 32, 32), (32, 16, 3, 3), 1, 1),
+}
+UNITS = (1, 2, 5, 10, 25)
+
+
+def _layers(quick: bool) -> dict[str, tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
+    """Each layer's float32 ``x, w, b`` and ``conv2d`` options."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, (xs, ws, s, p) in GRID.items():
+        out[name] = (tuple(rng.standard_normal(shape, dtype=np.float32)
+                           for shape in (xs, ws, ws[:1])), {"stride": s, "padding": p})
+    for name in ("S1", "S2", "stem 7x7/2", "5x5", "4 groups"):
+        out[name] = (arrays(name), options(name))
+    if quick:
+        return {k: out[k] for k in ("S1", "3x3, 32 filters")}
+    return out
+
+
+def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int) -> bool:
+    layer = layer_of(x, w, dilation=opts.get("dilation", 1), groups=opts.get("groups", 1),
+                     stride=opts["stride"], padding=opts["padding"])
+    return plan(layer, x, None, backward=False, workers=workers).strategy == "rows"
+
+
+def rule(rounds: int, quick: bool) -> list[dict[str, Any]]:
+    """``rows`` / ``im2col`` per layer, dtype and thread setting."""
+    rows = []
+    for name, (arrs, opts) in _layers(quick).items():
+        for dtype in (np.float32, np.float64):
+            x, w, b = (a.astype(dtype) for a in arrs)
+            row: dict[str, Any] = {"layer": name, "dtype": np.dtype(dtype).name,
+                                   "filters per group": w.shape[0] // opts.get("groups", 1),
+                                   "kernel": list(w.shape[2:])}
+            for setting, workers, blas in (("two workers", 2, 1), ("one worker", 1, 2)):
+                with threadpool_limits(blas):
+                    med = hs.time_interleaved(
+                        {s: partial(_conv._forward, x, w, b, strategy=s, workers=workers,
+                                    **opts) for s in ("rows", "im2col")}, rounds)
+                    row[f"picked, {setting}"] = _picks(x, w, opts, workers)
+                row[f"rows / im2col, {setting}"] = med["rows"]["median"] / med["im2col"]["median"]
+            print(f"{name:26s} {row['dtype']}: rows / im2col, two workers "
+                  f"{row['rows / im2col, two workers']:.2f} (picked: "
+                  f"{row['picked, two workers']}), one worker "
+                  f"{row['rows / im2col, one worker']:.2f} (picked: {row['picked, one worker']})")
+            rows.append(row)
+    return rows
+
+
+def stages(rounds: int, images: int = 10) -> dict[str, Any]:
+    """S1's forward stages for one unit of ``images``, one thread, in ms; whether both agree."""
+    x, w, _ = arrays("S1")
+    g = layer_of(x, w, stride=1, padding=3, dilation=1, groups=1).g
+    (kh, kw), (oh, ow), C, F = g.kernel, g.out, g.C, w.shape[0]
+    xp = np.pad(x[:images], ((0, 0), (0, 0), (3, 3), (3, 3)))
+    hp = xp.shape[2]
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    cols = np.empty((images, C, kh, kw, oh, ow), np.float32)
+    out = np.empty((images, F, oh, ow), np.float32)
+    strip = np.empty((images, hp, C, kw, ow), np.float32)
+    swin = np.lib.stride_tricks.sliding_window_view(xp, kw, axis=3)  # (n, C, hp, ow, kw)
+    s = strip.strides
+    scols = np.lib.stride_tricks.as_strided(strip, (images, oh, kh * C * kw, ow),
+                                            (s[0], s[1], s[3], s[4]), writeable=False)
+    wr = np.ascontiguousarray(w.transpose(0, 2, 1, 3)).reshape(F, kh * C * kw)
+    fns: dict[str, Callable[[], object]] = {
+        "im2col: copy into the columns": lambda: np.copyto(cols, win.transpose(0, 1, 4, 5, 2, 3)),
+        "im2col: GEMM per image": lambda: _base.product(
+            w.reshape(F, -1), cols.reshape(images, -1, oh * ow), out.reshape(images, F, -1)),
+        "rows: copy into the strip": lambda: np.copyto(strip, swin.transpose(0, 2, 1, 4, 3)),
+        "rows: GEMM per output row": lambda: _base.product(wr, scols, out.transpose(0, 2, 1, 3)),
+    }
+    with hs.threads(1, None):
+        med = hs.time_interleaved(fns, rounds)
+    res: dict[str, Any] = {k: v["median"] * 1e3 for k, v in med.items()}
+    for k, v in res.items():
+        print(f"S1, {images} images, one thread: {k:32s} {v:.3f} ms")
+    results = []
+    for method in ("im2col", "rows"):  # both stages give the same output
+        for k, f in fns.items():
+            if k.startswith(method):
+                f()
+        results.append(out.copy())
+    res["same"] = bool(np.allclose(results[0], results[1], rtol=1e-5, atol=1e-4))
+    return res
+
+
+def units(rounds: int) -> dict[str, float]:
+    """S1 on two workers: ``rows`` with each number of images per unit / the default."""
+    x, w, b = arrays("S1")
+    opts = options("S1")
+    fns: dict[str, Callable[[], object]] = {
+        f"{k} images": partial(_conv._forward, x, w, b, strategy="rows", images=k,
+                               workers=2, **opts) for k in UNITS}
+    fns["default"] = lambda: conv2d(x, w, b, workers=2, **opts)
+    with threadpool_limits(1):
+        med = hs.time_interleaved(fns, rounds)
+    res = {k: v["median"] / med["default"]["median"] for k, v in med.items() if k != "default"}
+    layer = layer_of(x, w, dilation=1, groups=1, **{k: opts[k] for k in ("stride", "padding")})
+    images = plan(layer, x, None, backward=False, workers=2).images
+    print(f"S1, two workers, rows / the default ({images} images per unit): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in res.items()))
+    return {"default images": images, **res}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 11
+    result = {
+        "machine": hs.machine_label(hs.machine(), 2),
+        "stages": stages(rounds),
+        "rule": rule(rounds, args.quick),
+        "units": units(rounds),
+    }
+    if not args.quick:
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
