@@ -1,9 +1,9 @@
 """What a conv2d call is (:class:`Layer`) and how it walks its output (:class:`Plan`).
 
 A plan cuts the output into *units*: a few whole images, or a band of
-output rows of one image. The images are cut into one *share* of whole
-units per worker thread; each worker makes its buffers once and reuses them
-for every unit of its share.
+output rows of one image. The images are cut into one *share* per worker
+thread, as even as whole images allow, each walked in units; each worker
+makes its buffers once and reuses them for every unit of its share.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class Layer:
 class Plan:
     """How a call walks its output: strategy, images and output rows per unit.
 
-    With ``workers > 1`` the images are cut into that many shares of whole
-    units, each walked by its own thread with its own buffers.
+    With ``workers > 1`` the images are cut into that many shares, each
+    walked in units by its own thread with its own buffers.
     """
 
     strategy: str
@@ -112,7 +112,11 @@ def layer_of(
 
 
 def shares(n: int, unit: int, workers: int) -> list[tuple[int, int]]:
-    """``(lo, hi)`` of up to ``workers`` non-empty shares of ``n`` images, in whole units."""
-    units = -(-n // unit)
-    cuts = [min(k * units // workers * unit, n) for k in range(workers + 1)]
+    """``(lo, hi)`` of up to ``workers`` non-empty shares of ``n`` images, even to one image.
+
+    Each share is walked in units of ``unit`` images, its last one shorter.
+    Shares of whole units left one worker up to a unit more (S1's 50 images
+    in units of 10 on two workers: 30 against 20).
+    """
+    cuts = [k * n // workers for k in range(workers + 1)]
     return [(cuts[k], cuts[k + 1]) for k in range(workers) if cuts[k + 1] > cuts[k]]
