@@ -102,6 +102,9 @@ def test_the_planner_takes_rows_for_first_layers(dtype: Any) -> None:
     assert _choice((50, 3, 32, 32), (32, 3, ROWS_KERNEL - 1, 7), dtype) != "rows"
     assert _choice((50, 3, 32, 32), (32, 3, 7, 7), dtype, dilation=(2, 1)) != "rows"
     assert _choice((50, 3, 12, 12), (32, 3, 7, 7), dtype) != "rows"  # im2col_t's
+    # a stride as tall as the kernel: the strip would hold rows no output reads
+    assert _choice((50, 3, 128, 128), (16, 3, 7, 7), dtype, stride=(7, 1)) != "rows"
+    assert _choice((50, 3, 128, 128), (16, 3, 7, 7), dtype, stride=(6, 1)) == "rows"
     # one worker: rows only if BLAS runs on one thread
     with threadpool_limits(1, user_api="blas"):
         assert _choice(*s1, dtype, padding=3, workers=1) == "rows"
@@ -117,3 +120,30 @@ def test_s1_in_float32_by_default() -> None:
     for workers in (None, 1, 2):
         np.testing.assert_allclose(conv2d(x, w, b, padding=3, workers=workers),
                                    want, rtol=1e-5, atol=1e-4)
+
+
+def test_units_are_sized_by_the_strip_forward_and_by_the_columns_backward() -> None:
+    """S1 on two workers: 2 MiB of strips (10 images) forward; a forced
+    ``rows`` backward pass sizes its units as im2col's, whose buffers it uses."""
+    x, w = np.zeros((50, 3, 32, 32), np.float32), np.zeros((32, 3, 7, 7), np.float32)
+    layer = _layer(x, w, {"padding": 3})
+    assert plan(layer, x, None, backward=False, workers=2) == Plan("rows", 10, 32, 2)
+    for backward in (False, True):
+        forced = plan(layer, x, None, backward=backward, workers=2, strategy="rows")
+        im2col = plan(layer, x, None, backward=backward, workers=2, strategy="im2col")
+        assert (forced.images == im2col.images) == backward
+
+
+def test_a_worker_keeps_each_kind_of_window_apart() -> None:
+    """With a one-row kernel and a stride, the strip's windows (every row) and
+    the columns' (every other row) are two views in the worker's buffers."""
+    from im2col._strategies import _views
+
+    x, w = np.zeros((2, 3, 9, 9)), np.zeros((4, 3, 1, 3))
+    layer = _layer(x, w, {"stride": 2, "padding": 1})
+    bufs = {"padded": np.zeros((2, 3, 11, 11))}
+    xp = bufs["padded"][:2]
+    rows = _views.band_windows(bufs, layer, xp, width_only=True)
+    cols = _views.band_windows(bufs, layer, xp)
+    assert rows.shape[4] == 11
+    assert cols.shape[4] == 6

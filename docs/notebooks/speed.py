@@ -225,10 +225,10 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   printed below: S1's product in blocks of several widths, a grid of
 #   shapes with one and two BLAS threads, and whole layers with and
 #   without the blocks). Second, the forward pass of a layer with a kernel
-#   at least 7 rows tall and at most 64 filters per group copies a strip of
-#   each input row's windows of one kernel row, about `kh` times smaller than
-#   the columns, and multiplies one output row at a time on a view of it
-#   (the `rows` plan, derived on
+#   at least 7 rows tall (taller than the stride) and at most 64 filters
+#   per group copies a strip of each input row's windows of one kernel row,
+#   about `kh/sh` times smaller than the columns, and multiplies one output
+#   row at a time on a view of it (the `rows` plan, derived on
 #   [Can the columns be a view after all?](../strip/)), when BLAS runs on
 #   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
 #   both layouts, and the strip against the columns on a grid of layers).

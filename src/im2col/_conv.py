@@ -50,7 +50,7 @@ def conv2d(
     F(2x2, 3x3) on the same units. The forward pass of a kernel at least 7
     rows tall with at most 64 filters per group (a first layer), when BLAS
     runs on one thread (under the workers), copies a strip of each input
-    row's windows of one kernel row, about ``kh`` times smaller than the
+    row's windows of one kernel row, about ``kh/sh`` times smaller than the
     columns, and multiplies one output row at a time on a view of it.
 
     Parameters

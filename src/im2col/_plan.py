@@ -43,8 +43,9 @@ WIDE_WASTE = 0.1
 
 
 #: The forward pass uses ``rows`` (one GEMM per output row on a strip of
-#: the input, ``kh`` times smaller than the columns) for a kernel at least
-#: :data:`ROWS_KERNEL` high and at most :data:`ROWS_FILTERS` filters per
+#: the input, about ``kh/sh`` times smaller than the columns) for a kernel
+#: at least :data:`ROWS_KERNEL` high (and taller than the stride, else the
+#: strip is the larger) and at most :data:`ROWS_FILTERS` filters per
 #: group, where BLAS runs on one thread (the call's workers hold it there):
 #: there im2col's copy is large beside its GEMM. On two workers, in three
 #: runs, 7x7 layers of 8 to 64 filters took 0.49-0.96x im2col's time
@@ -130,8 +131,9 @@ def plan(
     columns' plan below plus a copy of the filters; else the columns:
     ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output
     pixels; for the forward pass of a kernel at least :data:`ROWS_KERNEL`
-    high with at most :data:`ROWS_FILTERS` filters per group and dilation 1
-    along the height, when BLAS runs on one thread, ``rows``; for the
+    high and taller than the stride, with at most :data:`ROWS_FILTERS`
+    filters per group and dilation 1 along the height, when BLAS runs on
+    one thread, ``rows``; for the
     backward pass of a stride-1 layer whose wide grid
     wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
     ``im2col``; with as many images per unit as the
@@ -213,7 +215,7 @@ class _Search:
         if oh * ow < SMALL_IMAGE:
             return "im2col_t"
         if (not self.backward and g.kernel[0] >= ROWS_KERNEL
-                and self.layer.Fg <= ROWS_FILTERS
+                and g.stride[0] < g.kernel[0] and self.layer.Fg <= ROWS_FILTERS
                 and STRATEGIES["rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)):
             return "rows"
@@ -249,9 +251,9 @@ class _Search:
         """``name``'s plan of whole images: ``images`` per unit, or its ``target_bytes``' worth."""
         layer, g = self.layer, self.layer.g
         if images is None:
-            per_image = STRATEGIES[name].per_image(layer) * self.x.itemsize
-            share = STRATEGIES[name].target_bytes // workers  # shared by all
-            images = min(share // max(per_image, 1), -(-g.N // workers))
+            per_image, target = STRATEGIES[name].sizing(layer, backward=self.backward)
+            share = target // workers  # shared by all
+            images = min(share // max(per_image * self.x.itemsize, 1), -(-g.N // workers))
         return self.make(name, max(1, min(g.N, images)), g.out[0], workers)
 
     def cost(self, p: Plan) -> int:

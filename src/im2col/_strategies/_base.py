@@ -74,6 +74,10 @@ class Strategy:
         """Column elements of one whole image, by which units are sized."""
         return layer.K * layer.g.out[0] * layer.g.out[1]
 
+    def sizing(self, layer: Layer, *, backward: bool) -> tuple[int, int]:
+        """``(per_image(layer), target_bytes)``: what a pass's units are sized by."""
+        return self.per_image(layer), self.target_bytes
+
     def adds_bias(self, layer: Layer) -> bool:
         """Whether :meth:`forward` adds ``layer.b`` itself (else the caller adds it after)."""
         return False

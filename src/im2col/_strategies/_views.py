@@ -46,6 +46,7 @@ def band_windows(bufs: dict[str, np.ndarray], layer: Layer, xp: np.ndarray, *,
         kernel, stride, dilation = (1, kernel[1]), (1, stride[1]), (1, dilation[1])
     if pad is None or xp.base is not pad:
         return windows(xp, kernel, stride, dilation)
+    # keyed by all three, so windows of another kind are never taken for these
     whole = unit_view(bufs, f"padded windows {kernel} {stride} {dilation}",
                       lambda: windows(pad, kernel, stride, dilation))
     rows = output_size(xp.shape[2], kernel[0], stride[0], (0, 0), dilation[0], "height")

@@ -5,13 +5,15 @@ kernel row, ``ow`` wide: ``strip[y, c, j, :] = xp[c, y, j*dw :: sw][:ow]``.
 The columns of output row ``h``, ordered ``(i, c, j)``, are then the
 strip's rows ``h*sh`` to ``h*sh + kh - 1``, one block of it, so a view
 (stride ``sh`` rows from one output row to the next): the copy moves
-``kh`` times fewer elements than im2col's (``oh*ow*C*kw`` instead of
-``oh*ow*C*kh*kw``, less for the rows strides skip), in runs of ``ow``. The
-price is ``oh`` narrow products per image, ``(F, C*kh*kw) @ (C*kh*kw,
-ow)``, which pays for shallow layers of few channels and a large kernel
-(a first layer), where im2col's copy is large beside its GEMM. It needs
-dilation 1 along the height (kernel rows one strip row apart). Forward
-only: its backward pass is :class:`~im2col._strategies.im2col.Im2col`'s.
+about ``kh/sh`` times fewer elements than im2col's (``Hp*C*kw*ow``
+instead of ``oh*ow*C*kh*kw``), in runs of ``ow``. The products become
+``oh`` narrow ones per image, ``(F, C*kh*kw) @ (C*kh*kw, ow)``; that pays
+for few filters and a tall kernel (a first layer), where im2col's copy is
+large beside its GEMM (on S1 the narrow products even ran faster,
+``python -m benchmarks.rows``). It needs dilation 1 along the height
+(kernel rows one strip row apart). Forward only: its backward pass, and
+the size of that pass's units, are
+:class:`~im2col._strategies.im2col.Im2col`'s.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .._layer import Layer
 from .._view import check_inside
 from . import _base, _views
 from ._base import Buffer, Buffers
-from .im2col import Im2col
+from .im2col import IM2COL, Im2col
 
 
 class Rows(Im2col):
@@ -46,6 +48,12 @@ class Rows(Im2col):
         """Strip elements of one image."""
         g = layer.g
         return g.band_height(g.out[0]) * g.C * g.kernel[1] * g.out[1]
+
+    def sizing(self, layer: Layer, *, backward: bool) -> tuple[int, int]:
+        """Size units by the strip in the forward pass, as :class:`Im2col` in the backward pass."""
+        if backward:
+            return IM2COL.sizing(layer, backward=backward)
+        return super().sizing(layer, backward=backward)
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
@@ -74,7 +82,7 @@ class Rows(Im2col):
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
-        """Copy the band into the strip, then all output rows' products in one call."""
+        """Copy the band into the strip, then every output row's product in one ``product``."""
         g, G = layer.g, layer.groups
         (kh, kw), ow = g.kernel, g.out[1]
         m, hb, r = xp.shape[0], xp.shape[2], o.shape[2] // ow
