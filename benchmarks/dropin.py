@@ -24,7 +24,6 @@ go to ``benchmarks/results/dropin.json``.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,16 +87,8 @@ def baseline_pool_loop(x: np.ndarray, dout: np.ndarray, k: int, s: int) -> np.nd
 
 
 def interleave(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    """Median seconds of each call, the calls taken in turn every round."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for call in calls.values():
-        call()
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    """Median seconds of each call, interleaved (:func:`benchmarks.harness.time_interleaved`)."""
+    return {k: v["median"] for k, v in hs.time_interleaved(calls, rounds).items()}
 
 
 def cases() -> dict[str, dict[str, Callable[[], Any]]]:

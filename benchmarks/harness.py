@@ -2,8 +2,8 @@
 
 Timing: every method of one case is called once to warm up, then the
 methods are called in turn, round after round (interleaved, so a burst of
-load from another process hits them all alike); each method's median, min
-and max over the rounds are kept. BLAS and PyTorch get the same number of
+load from another process hits them all alike), each round in another
+order; each method's median, min and max over the rounds are kept. BLAS and PyTorch get the same number of
 threads. Memory: the peak bytes traced by :mod:`tracemalloc` during one call
 minus the bytes of the arrays it returns, in a fresh Python process per
 method (``python -m benchmarks.harness --peak ...``) so that no cache or
@@ -62,12 +62,24 @@ def threads(n: int, torch: Any) -> Iterator[None]:
 
 def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int
                      ) -> dict[str, dict[str, float]]:
-    """Median, min and max seconds per call of each function."""
+    """Median, min and max seconds per call of each function.
+
+    Each round starts one function further along, and every other round
+    goes backwards, so no function always runs right after the same other
+    one: a call after another library's, or after one that sweeps the
+    caches, runs on colder caches. With the rounds only alternately
+    reversed, ``conv2d`` on S2, always next to cs231n's layer, ran 15-30%
+    behind the same plan forced, in three ``make bench`` runs.
+    """
     for f in fns.values():
         f()
+    names = list(fns)
     times: dict[str, list[float]] = {k: [] for k in fns}
     for r in range(rounds):
-        order = list(fns) if r % 2 == 0 else list(reversed(fns))
+        k = r % len(names)
+        order = names[k:] + names[:k]
+        if r % 2:
+            order.reverse()
         for name in order:
             t0 = time.perf_counter()
             fns[name]()
