@@ -2,8 +2,8 @@
 
 Timing: every method of one case is called once to warm up, then the
 methods are called in turn, round after round (interleaved, so a burst of
-load from another process hits them all alike), each round in another
-order; each method's median, min and max over the rounds are kept. BLAS and PyTorch get the same number of
+load from another process hits them all alike), each round in a new
+shuffled order; each method's median, min and max over the rounds are kept. BLAS and PyTorch get the same number of
 threads. Memory: the peak bytes traced by :mod:`tracemalloc` during one call
 minus the bytes of the arrays it returns, in a fresh Python process per
 method (``python -m benchmarks.harness --peak ...``) so that no cache or
@@ -64,22 +64,20 @@ def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int
                      ) -> dict[str, dict[str, float]]:
     """Median, min and max seconds per call of each function.
 
-    Each round starts one function further along, and every other round
-    goes backwards, so no function always runs right after the same other
-    one: a call after another library's, or after one that sweeps the
-    caches, runs on colder caches. With the rounds only alternately
-    reversed, ``conv2d`` on S2, always next to cs231n's layer, ran 15-30%
-    behind the same plan forced, in three ``make bench`` runs.
+    Each round calls them in a new order (a seeded shuffle), so no function
+    always runs right after the same other one: a call runs on the caches
+    its predecessor left, and in a fixed order that bias stays with it. In
+    S2's list of methods, ``conv2d`` timed right after cs231n's layer in
+    every other round ran 1.15-1.5x the time of the same plan forced, timed
+    next to it; alone together, or in other orders, the two were even.
     """
     for f in fns.values():
         f()
     names = list(fns)
+    rng = np.random.default_rng(0)
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for r in range(rounds):
-        k = r % len(names)
-        order = names[k:] + names[:k]
-        if r % 2:
-            order.reverse()
+    for _ in range(rounds):
+        order = [names[k] for k in rng.permutation(len(names))]
         for name in order:
             t0 = time.perf_counter()
             fns[name]()
