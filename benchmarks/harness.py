@@ -64,12 +64,13 @@ def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int
                      ) -> dict[str, dict[str, float]]:
     """Median, min and max seconds per call of each function.
 
-    Each round calls them in a new order (a seeded shuffle), so no function
-    always runs right after the same other one: a call runs on the caches
-    its predecessor left, and in a fixed order that bias stays with it. In
-    S2's list of methods, ``conv2d`` timed right after cs231n's layer in
-    every other round ran 1.15-1.5x the time of the same plan forced, timed
-    next to it; alone together, or in other orders, the two were even.
+    Each round calls them in a new order (a shuffle from a fixed generator),
+    so no function always runs right after the same other one: a call runs
+    on the caches its predecessor left, and in a fixed order that bias stays
+    with it. In S2's list of methods, ``conv2d`` timed right after cs231n's
+    layer in every other round ran 1.15-1.5x the time of the same plan
+    forced, timed next to it; alone together, or in other orders, the two
+    were even.
     """
     for f in fns.values():
         f()
