@@ -347,9 +347,11 @@ display(Markdown(verdict(full)))
 # columns would); elsewhere im2col + GEMM. In the forward pass it
 # is F(2x2, 3x3) as above. In the backward pass the input gradient, the
 # correlation of `dout` padded by 2 with the filters turned by 180
-# degrees, is F(2x2, 3x3) too, and the filters' gradient is F(3x3, 2x2):
-# the same input tiles correlated with 2x2 tiles of `dout`, summed over
-# all tiles in 16 matrix multiplies and transformed back once. The rule
+# degrees, is F(2x2, 3x3) too (made only where the input is, not on its
+# zero padding, when a unit holds whole images), and the filters' gradient
+# is F(3x3, 2x2): the same input tiles correlated with 2x2 tiles of
+# `dout`, summed over all tiles in 16 matrix multiplies and transformed
+# back once. The rule
 # comes from `python -m benchmarks.ideas` (`winograd_rule`): the time with
 # the `winograd` strategy over the time of the package's choice without
 # it (below 1: faster), on 3x3 layers of as many filters as channels:

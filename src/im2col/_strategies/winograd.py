@@ -10,7 +10,8 @@ F*tiles)``, copied into the output by tile position.
 
 The backward pass makes both gradients the same way, with no columns: the
 input gradient is the correlation of ``dout`` padded by 2 with the filters
-turned by 180 degrees and transposed, by F(2x2, 3x3); the filters' gradient
+turned by 180 degrees and transposed, by F(2x2, 3x3), made only where ``x``
+is (not on its padding) when a unit holds whole images; the filters' gradient
 is F(3x3, 2x2) on the input tiles already transformed for it and on 2x2
 tiles of ``dout``, summed over the unit's tiles in 16 GEMMs ``(F, tiles) @
 (tiles, C)`` and over every worker's units into one shared sum (each
@@ -105,8 +106,15 @@ class Winograd(Strategy):
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
-                 dw: np.ndarray) -> np.ndarray:
-        """Add the filters' gradient by F(3x3, 2x2), the input's by F(2x2, 3x3)."""
+                 dw: np.ndarray) -> np.ndarray | None:
+        """Add the filters' gradient by F(3x3, 2x2), the input's by F(2x2, 3x3).
+
+        A unit of whole images writes ``dxb`` (its rows of the zeroed
+        ``dx``) straight from ``dout`` padded by 2 less ``x``'s padding, and
+        returns None: no padded band to zero, sum into and crop, and about
+        ``(H*W) / ((H + 2)*(W + 2))`` of the tiles. A band of rows sums into
+        the padded band.
+        """
         m, _, r, ow = dout.shape
         th, tw = tiles(r), tiles(ow)
         dpad = bufs["dpad"][:m, :, : 2 * tiles(r + 2) + 2]
@@ -115,6 +123,11 @@ class Winograd(Strategy):
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
         tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _threads.summing())
+        (top, _), (left, _) = layer.g.padding
+        if r == layer.g.out[0]:  # whole images: only the rows and columns of x
+            correlate(dpad[:, :, top:, left:], bufs["u"], bufs["v"], bufs["m"],
+                      dxb, add=False)
+            return None
         dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         correlate(dpad, bufs["u"], bufs["v"], bufs["m"], dxp[..., : ow + 2],
                   add=True)
