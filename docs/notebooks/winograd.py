@@ -351,10 +351,10 @@ display(Markdown(verdict(full)))
 # zero padding, when a unit holds whole images), and the filters' gradient
 # is F(3x3, 2x2): the same input tiles correlated with 2x2 tiles of
 # `dout`, summed over all tiles in 16 matrix multiplies and transformed
-# back once. The rule
-# comes from `python -m benchmarks.ideas` (`winograd_rule`): the time with
-# the `winograd` strategy over the time of the package's choice without
-# it (below 1: faster), on 3x3 layers of as many filters as channels:
+# back once. The rule comes from `python -m benchmarks.ideas`
+# (`winograd_rule`): the time with the `winograd` strategy over the time
+# of the package's choice without it (below 1: faster), on 3x3 layers of
+# as many filters as channels:
 
 # %%
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())

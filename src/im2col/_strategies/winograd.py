@@ -123,8 +123,8 @@ class Winograd(Strategy):
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
         tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _threads.summing())
-        (top, _), (left, _) = layer.g.padding
         if r == layer.g.out[0]:  # whole images: only the rows and columns of x
+            (top, _), (left, _) = layer.g.padding
             correlate(dpad[:, :, top:, left:], bufs["u"], bufs["v"], bufs["m"],
                       dxb, add=False)
             return None
