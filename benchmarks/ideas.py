@@ -156,42 +156,46 @@ def one_process(name: str, size: int) -> None:
     print(np.median(times[1:]) * 1e3)
 
 
-#: (images, channels = filters, height = width) of the ``winograd_rule`` layers.
-RULE_LAYERS = [(32, 16, 56), (32, 32, 56), (32, 48, 28), (32, 64, 14),
-               (32, 64, 20), (32, 64, 28), (32, 64, 40), (32, 64, 56),
-               (32, 96, 14), (32, 128, 14), (32, 128, 28), (32, 256, 14),
-               (16, 256, 7), (16, 512, 7)]
+#: (images, channels = filters, height = width, groups) of the
+#: ``winograd_rule`` layers.
+RULE_LAYERS = [(32, 16, 56, 1), (32, 32, 56, 1), (32, 48, 28, 1), (32, 64, 14, 1),
+               (32, 64, 20, 1), (32, 64, 28, 1), (32, 64, 40, 1), (32, 64, 56, 1),
+               (32, 96, 14, 1), (32, 128, 14, 1), (32, 128, 28, 1), (32, 256, 14, 1),
+               (16, 256, 7, 1), (16, 512, 7, 1),
+               (32, 128, 28, 4), (32, 128, 28, 2), (32, 128, 56, 2), (32, 256, 14, 2),
+               (32, 256, 28, 4), (32, 256, 28, 2), (16, 512, 14, 4)]
 
 
 def winograd_rule(rounds: int) -> list[dict[str, Any]]:
     """``winograd`` over the planner's choice without it, 3x3 stride-1 layers."""
     rows = []
     rng = np.random.default_rng(0)
-    for n, c, hw in RULE_LAYERS:
+    for n, c, hw, groups in RULE_LAYERS:
         x = rng.standard_normal((n, c, hw, hw), dtype=F32)
-        w = rng.standard_normal((c, c, 3, 3), dtype=F32)
+        w = rng.standard_normal((c, c // groups, 3, 3), dtype=F32)
 
         dout = np.ones_like(x)
 
-        def without(f: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+        def without(f: Callable[..., Any], *args: Any, gr: int = groups
+                    ) -> Callable[[], Any]:
             def call() -> Any:
                 with mock.patch.object(_plan, "WINOGRAD_CHANNELS", 2**62):
-                    return f(*args, padding=1)
+                    return f(*args, padding=1, groups=gr)
             return call
 
         fns = {"forward without": without(conv2d, x, w),
-               "forward winograd": lambda x=x, w=w: _conv._forward(
-                   x, w, padding=1, strategy="winograd"),
+               "forward winograd": lambda x=x, w=w, gr=groups: _conv._forward(
+                   x, w, padding=1, groups=gr, strategy="winograd"),
                "backward without": without(conv2d_backward, dout, x, w),
-               "backward winograd": lambda x=x, w=w, d=dout: _conv._backward(
-                   d, x, w, padding=1, strategy="winograd")}
+               "backward winograd": lambda x=x, w=w, d=dout, gr=groups: _conv._backward(
+                   d, x, w, padding=1, groups=gr, strategy="winograd")}
         with hs.threads(2, None):
             stats = hs.time_interleaved(fns, rounds)
         r = {k: v["median"] for k, v in stats.items()}
-        rows.append({"images": n, "channels": c, "size": hw,
+        rows.append({"images": n, "channels": c, "size": hw, "groups": groups,
                      "forward": r["forward winograd"] / r["forward without"],
                      "backward": r["backward winograd"] / r["backward without"]})
-        print(f"winograd rule {n}x{c}x{hw}x{hw}: winograd / without, forward "
+        print(f"winograd rule {n}x{c}x{hw}x{hw}, {groups} groups: winograd / without, forward "
               f"{rows[-1]['forward']:.2f}, backward {rows[-1]['backward']:.2f}")
     return rows
 

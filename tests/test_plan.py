@@ -92,7 +92,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         aligned = n * C * (2 * th + 2) * (2 * tw + 2)  # padded always
         v = max(16 * C, 4 * F) * n * th * tw          # V, then A.T M A
         m = max(16 * F * n * th * tw, 10 * C * n * (th + 1) * (tw + 1))  # phases, then M
-        return aligned + 16 * F * C + v + m
+        return aligned + 16 * F * Cg + v + m
     if strategy == "winograd":    # V of x's tiles, then dx from dout padded by 2
         th, tw = -(-rows // 2), -(-g.ow // 2)
         th2, tw2 = -(-(rows + 2) // 2), -(-(g.ow + 2) // 2)
@@ -101,7 +101,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         v = max(16 * C * n * th * tw, 16 * F * n * th2 * tw2, 4 * C * n * th2 * tw2)
         m = max(10 * C * n * (th + 1) * (tw + 1), 16 * F * n * th * tw,
                 16 * C * n * th2 * tw2, 10 * F * n * (th2 + 1) * (tw2 + 1))
-        return aligned + dpad + 16 * F * C + v + m + (1 + 16) * F * C  # product, summed
+        return aligned + dpad + 16 * F * Cg + v + m + (1 + 16) * F * Cg  # product, summed
     assert strategy == "wide"                         # padded always, wide grid
     return n * C * band * wp + (K + F) * n * rows * wp + dw_product
 
@@ -398,3 +398,21 @@ def test_winograd_backward_needs_enough_work_per_image(size: int, channels: int,
     assert plan(layer, x, None, backward=False, workers=2).strategy == "winograd"
     got = plan(layer, x, None, backward=True, workers=2).strategy
     assert (got == "winograd") == backward_winograd, got
+
+
+@pytest.mark.parametrize(("channels", "groups", "size", "forward", "backward"), [
+    (128, 4, 28, False, False), (128, 2, 28, True, False), (128, 2, 56, True, True),
+    (256, 2, 28, True, False), (512, 4, 14, True, False)])
+def test_winograd_counts_the_channels_and_filters_of_one_group(
+        channels: int, groups: int, size: int, forward: bool, backward: bool) -> None:
+    """A grouped layer's 16 products are per group, its transforms over all
+    channels: the rule reads channels and filters per group (4 groups of
+    32 are too few), the same as a layer of one group that size. (256
+    channels in 2 groups at 28x28 have the work, but their tiles take more
+    memory than ``full``'s columns.)"""
+    x = np.zeros((32, channels, size, size), np.float32)
+    w = np.zeros((channels, channels // groups, 3, 3), np.float32)
+    layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=groups)
+    got = [plan(layer, x, None, backward=b, workers=2).strategy == "winograd"
+           for b in (False, True)]
+    assert got == [forward, backward]

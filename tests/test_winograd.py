@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from im2col import _conv, conv2d, conv2d_backward
+from im2col._layer import Plan, layer_of
+from im2col._plan import OVERHEAD, extra_bytes
 from im2col._strategies._tiles import A3T, AT, BT, G2_INT, S2, G
 from tests import reference as ref
 from tests.strategies import (
@@ -44,53 +46,65 @@ padding = st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(
                     st.just("same"))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(n=st.integers(1, 7), c=st.integers(1, 6), f=st.integers(1, 6),
+       groups=st.sampled_from([1, 1, 2, 3]),
        h=st.integers(1, 12), w=st.integers(1, 12), padding=padding,
        dtype=floats, layout=layouts, workers=st.integers(1, 3),
        images=st.one_of(st.none(), st.integers(1, 3)),
        band=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_winograd_gives_the_loop_results(
-    n: int, c: int, f: int, h: int, w: int, padding: Any, dtype: Any,
-    layout: str, workers: int, images: int | None, band: bool, seed: int,
+    n: int, c: int, f: int, groups: int, h: int, w: int, padding: Any,
+    dtype: Any, layout: str, workers: int, images: int | None, band: bool,
+    seed: int,
 ) -> None:
-    """Forward and backward, any size the kernel fits; row bands when ``band``."""
+    """Forward and backward, any size the kernel fits, ``c`` channels and
+    ``f`` filters per group; row bands when ``band``."""
     ph, pw = ((1, 1) if padding == "same" else
               padding if isinstance(padding, tuple) else (padding, padding))
     h, w = max(h, 3 - 2 * ph), max(w, 3 - 2 * pw)
-    x = lay_out(random_array(seed, (n, c, h, w), dtype), layout)
-    k = random_array(seed + 1, (f, c, 3, 3), dtype)
-    b = random_array(seed + 2, (f,), dtype)
-    want = ref.conv2d(x, k, padding=padding) + b[:, None, None]
-    opts: dict[str, Any] = {"padding": padding, "strategy": "winograd",
-                            "workers": workers, "images": images}
-    if band:  # about one output row per unit: a band, odd or even
-        opts["max_memory"] = 300_000 * workers
+    x = lay_out(random_array(seed, (n, c * groups, h, w), dtype), layout)
+    k = random_array(seed + 1, (f * groups, c, 3, 3), dtype)
+    b = random_array(seed + 2, (f * groups,), dtype)
+    want = ref.conv2d(x, k, padding=padding, groups=groups) + b[:, None, None]
+    opts: dict[str, Any] = {"padding": padding, "groups": groups,
+                            "strategy": "winograd", "workers": workers,
+                            "images": images}
+    if band:  # two output rows per unit: a band, odd or even
+        layer = layer_of(x, k, stride=1, padding=padding, dilation=1, groups=groups)
+        used = min(workers, n)
+        opts["max_memory"] = used * OVERHEAD + max(
+            extra_bytes(layer, Plan("winograd", 1, 2, used), x.itemsize, backward=b)
+            for b in (False, True))
     dout = random_array(seed + 3, want.shape, dtype)
     with threads_for_tiny_calls():
         got = _conv._forward(x, k, b, **opts)
         grads = _conv._backward(dout, x, k, **opts)
     np.testing.assert_allclose(got, want, **tolerance(dtype))
-    assert_each_close(grads, ref.conv2d_backward(dout, x, k, padding=padding),
+    assert_each_close(grads, ref.conv2d_backward(dout, x, k, padding=padding,
+                                                  groups=groups),
                       **tolerance(dtype))
 
 
+@pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_float32_error_is_that_of_im2col(workers: int) -> None:
-    """On a 64-channel 3x3 layer the float32 error of the output and of
-    both gradients is within 2x of ``im2col``'s, on one worker (two images
-    per unit) and on two (one each)."""
+def test_float32_error_is_that_of_im2col(workers: int, groups: int) -> None:
+    """On a 64-channel 3x3 layer (one group, or two of 32 channels) the
+    float32 error of the output and of both gradients is within 2x of
+    ``im2col``'s, on one worker (two images per unit) and on two (one each)."""
     x = random_array(0, (2, 64, 28, 28), np.float32)
-    w = random_array(1, (64, 64, 3, 3), np.float32)
+    w = random_array(1, (64, 64 // groups, 3, 3), np.float32)
     dout = random_array(2, (2, 64, 28, 28), np.float32)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
-    exact = conv2d(x64, w64, padding=1)
-    exact_grads = conv2d_backward(dout.astype(np.float64), x64, w64, padding=1)[:2]
+    exact = conv2d(x64, w64, padding=1, groups=groups)
+    exact_grads = conv2d_backward(dout.astype(np.float64), x64, w64, padding=1,
+                                  groups=groups)[:2]
 
     def errors(strategy: str) -> list[float]:
-        out = _conv._forward(x, w, padding=1, strategy=strategy, workers=workers)
-        grads = _conv._backward(dout, x, w, padding=1, strategy=strategy,
-                                workers=workers)[:2]
+        out = _conv._forward(x, w, padding=1, groups=groups, strategy=strategy,
+                             workers=workers)
+        grads = _conv._backward(dout, x, w, padding=1, groups=groups,
+                                strategy=strategy, workers=workers)[:2]
         return [float(np.abs(a - e).max())
                 for a, e in zip((out, *grads), (exact, *exact_grads))]
 

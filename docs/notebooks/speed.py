@@ -261,8 +261,8 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   (`python -m benchmarks.backward`, printed below: the backward pass with
 #   and without both, against PyTorch's).
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
-#   filters the package uses Winograd's tiles (S3 and S4 here, both
-#   passes in float32): [When does Winograd pay?](../winograd/) derives them and
+#   filters per group the package uses Winograd's tiles (S3 and S4 here, both
+#   passes in float32; not the 4-group layer's 32 per group): [When does Winograd pay?](../winograd/) derives them and
 #   measures when they win, and what their passes over the tiles cost.
 
 # %%

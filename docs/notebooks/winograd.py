@@ -23,7 +23,8 @@
 # error it costs, and times each stage against im2col + GEMM and PyTorch;
 # the summary just below is computed from the last full run. It is not a
 # general replacement: it applies only to 3x3 kernels with stride 1 (no
-# dilation, no groups), and its float32 error grows with the tile size.
+# dilation), pays only on enough channels per group, and its float32 error
+# grows with the tile size.
 # `im2col.conv2d` uses the small tile, F(2x2, 3x3), where it measured
 # faster (the last section).
 #
@@ -340,11 +341,15 @@ display(Markdown(verdict(full)))
 # ## What `im2col.conv2d` does
 #
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
-# kernel, stride 1, no dilation and one group, at least 64 input channels
-# and 64 filters, and at least 196 output pixels per image (14x14; in the
-# backward pass only where channels x filters x output pixels reach
-# 64 x 64 x 32 x 32, and where its buffers take no more memory than the
-# columns would); elsewhere im2col + GEMM. In the forward pass it
+# kernel, stride 1 and no dilation, at least 64 input channels and 64
+# filters per group, and at least 196 output pixels per image (14x14; in
+# the backward pass only where channels x filters per group x output
+# pixels reach 64 x 64 x 32 x 32, and where its buffers take no more
+# memory than the columns would); elsewhere im2col + GEMM. A grouped
+# layer's 16 products are made per group, all in one `np.matmul` over a
+# stack of 16 x groups, while its transforms cover every channel, so
+# groups of few channels make the transforms dear beside the products it
+# saves: that is why the counts are per group. In the forward pass it
 # is F(2x2, 3x3) as above. In the backward pass the input gradient, the
 # correlation of `dout` padded by 2 with the filters turned by 180
 # degrees, is F(2x2, 3x3) too (made only where the input is, not on its
@@ -354,12 +359,13 @@ display(Markdown(verdict(full)))
 # back once. The rule comes from `python -m benchmarks.ideas`
 # (`winograd_rule`): the time with the `winograd` strategy over the time
 # of the package's choice without it (below 1: faster), on 3x3 layers of
-# as many filters as channels:
+# as many filters as channels, in one group or several:
 
 # %%
 ideas = json.loads(Path("benchmarks/results/ideas.json").read_text())
-rows = ["| images x channels x size | forward | backward |", "| --- | --- | --- |"]
-rows += [f"| {r['images']} x {r['channels']} x {r['size']}x{r['size']} "
+rows = ["| images x channels x size | groups | forward | backward |",
+        "| --- | --- | --- | --- |"]
+rows += [f"| {r['images']} x {r['channels']} x {r['size']}x{r['size']} | {r['groups']} "
          f"| {r['forward']:.2f} | {r['backward']:.2f} |" for r in ideas["winograd_rule"]]
 display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
 

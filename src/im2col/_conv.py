@@ -45,8 +45,8 @@ def conv2d(
     band of output rows) at a time, written straight into the output, so the
     extra memory is that of one unit per worker thread, not of the batch; a
     1x1 kernel with stride 1 and no padding is a plain matrix multiply with
-    no copy; a 3x3 layer with stride 1, no dilation, one group, at least 64
-    channels and filters and 196 output pixels per image by Winograd's
+    no copy; a 3x3 layer with stride 1, no dilation, at least 64 channels
+    and filters per group and 196 output pixels per image by Winograd's
     F(2x2, 3x3) on the same units. The forward pass of a kernel at least 7
     rows tall with at most 64 filters per group (a first layer), when BLAS
     runs on one thread (under the workers), copies a strip of each input

@@ -67,8 +67,8 @@ FULL_PIXELS = 10 * 10
 
 #: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
 #: 3x3, stride-1 layer with at least this many input channels and filters
-#: and :data:`WINOGRAD_PIXELS` output pixels per image: there it took less
-#: time than the other strategies (float32: ``python -m benchmarks.ideas``,
+#: per group and :data:`WINOGRAD_PIXELS` output pixels per image: there it
+#: took less time than the other strategies (float32: ``python -m benchmarks.ideas``,
 #: ``winograd_rule``; in float64 the forward pass took 0.67-0.79x the time
 #: of the choice without it on S3 and S4, ``benchmarks/results``), on fewer
 #: channels or 7x7 outputs more. The backward pass uses it only where its
@@ -81,15 +81,20 @@ FULL_PIXELS = 10 * 10
 #: columns' units hold half the images, S4 takes ``full``). The lower
 #: bounds rest on layers of as many filters as channels: 64 channels on
 #: 14x14 to 56x56 outputs (the forward pass about even on 20x20 and 28x28),
-#: 96 to 256 on 14x14, 256 and 512 on 7x7.
+#: 96 to 256 on 14x14, 256 and 512 on 7x7. A grouped layer's products
+#: are per group but its transforms cover every channel, so its counts
+#: are per group: 4 groups of 32 channels at 28x28 took 1.12x the time
+#: forward (two runs), 2 or 4 groups of 64 to 128 0.71-0.88x.
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 14 * 14
 #: The backward pass uses ``winograd`` only where channels times filters
-#: times output pixels per image reach this (64 channels at 32x32): against
-#: ``full``, on layers of as many filters as channels, it took 0.84-0.99x
-#: the time at 64 channels on 40x40 and 56x56, 128 on 28x28 and 256 on
-#: 14x14 outputs, but 0.99-1.67x at 64 channels on 14x14 to 28x28 and 96
-#: or 128 on 14x14 (``winograd_rule``).
+#: (per group) times output pixels per image reach this (64 channels at
+#: 32x32): against ``full``, on layers of as many filters as channels, it
+#: took 0.84-0.99x the time at 64 channels on 40x40 and 56x56, 128 on
+#: 28x28 and 256 on 14x14 outputs, but 0.99-1.67x at 64 channels on 14x14
+#: to 28x28 and 96 or 128 on 14x14 (``winograd_rule``); in 2 groups
+#: (two runs), 0.81-0.95x for 64 channels each at 56x56 and 0.72-0.78x
+#: for 128 at 28x28, 0.88-1.10x below the bound (64 at 28x28, 128 at 14x14).
 WINOGRAD_BACKWARD_WORK = 64 * 64 * 32 * 32
 
 
@@ -120,10 +125,10 @@ def plan(
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
     padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
-    layer of at least :data:`WINOGRAD_CHANNELS` channels and filters and
+    layer of at least :data:`WINOGRAD_CHANNELS` channels and filters per group and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
     ``max_memory`` (backward: for at least :data:`WINOGRAD_BACKWARD_WORK`
-    channels x filters x output pixels, if it needs no more memory than
+    channels x filters per group x output pixels, if it needs no more memory than
     the columns' plan, on the most images per unit that keep it so); else, for
     the backward pass of a stride-1 layer of at least :data:`FULL_PIXELS`
     output pixels, as many as its input, and no more filters than
@@ -193,13 +198,13 @@ class _Search:
             return self.cost(self.make("winograd", k, g.out[0], workers))
 
         if (STRATEGIES["winograd"].unfit(layer, self.x) is not None
-                or min(g.C, layer.F) < WINOGRAD_CHANNELS
+                or min(layer.Cg, layer.Fg) < WINOGRAD_CHANNELS
                 or g.out[0] * g.out[1] < WINOGRAD_PIXELS
                 or (budget is not None and cost(1) > budget)):
             return others, None
         if not self.backward:
             return ["winograd", *others], None
-        if g.C * layer.F * g.out[0] * g.out[1] < WINOGRAD_BACKWARD_WORK:
+        if layer.Cg * layer.Fg * g.out[0] * g.out[1] < WINOGRAD_BACKWARD_WORK:
             return others, None
         # the most images whose buffers take no more than the columns'
         bound = self.cost(self.first_plan(self.columns(workers), workers))

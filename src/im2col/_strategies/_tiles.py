@@ -139,16 +139,18 @@ def correlate(band: np.ndarray, u: np.ndarray, v: np.ndarray, m: np.ndarray,
     """Write (or ``add`` to) ``out`` the 3x3 correlation of ``band`` by F(2x2, 3x3).
 
     ``band`` is ``(n, c, 2*th + 2, width)``, zero past its data; ``u`` the
-    transformed filters ``(16, f, c)``; ``v`` and ``m`` flat work arrays of
-    :func:`scratch`'s sizes; ``out`` is ``(n, f, oh, ow)`` with
-    ``th = tiles(oh)`` and ``2*tiles(ow) + 2 <= width``.
+    transformed filters ``(16, groups, f/groups, c/groups)``; ``v`` and
+    ``m`` flat work arrays of :func:`scratch`'s sizes; ``out`` is ``(n, f,
+    oh, ow)`` with ``th = tiles(oh)`` and ``2*tiles(ow) + 2 <= width``. The
+    products of every group are one ``np.matmul`` over a ``(16, groups)``
+    stack.
     """
-    n, f, (oh, ow) = band.shape[0], u.shape[1], out.shape[2:]
-    th, tw = tiles(oh), tiles(ow)
+    n, (_, groups, fg, cg), (oh, ow) = band.shape[0], u.shape, out.shape[2:]
+    f, th, tw = groups * fg, tiles(oh), tiles(ow)
     p = n * th * tw
     vv = input_tiles(band, th, tw, v, m)
-    mm = first(m, (16, f, p))  # the height pass is used up
-    np.matmul(u, vv, out=mm)
+    mm = first(m, (16, groups, fg, p))  # the height pass is used up
+    np.matmul(u, vv.reshape(16, groups, cg, p), out=mm)
     y = first(v, (4, f, p))  # V is used up
     np.matmul(ATAT.astype(y.dtype), mm.reshape(16, -1), out=y.reshape(4, -1))
     y6 = y.reshape(4, f, n, th, tw)
@@ -164,8 +166,9 @@ def correlate(band: np.ndarray, u: np.ndarray, v: np.ndarray, m: np.ndarray,
 def transform(w: np.ndarray, u: np.ndarray, *, flip: bool) -> None:
     """Transform the filters: ``u[(i, j), f, c] = (G @ w[f, c] @ G.T)[i, j]``.
 
-    With ``flip``, ``u[(i, j), c, f]`` of ``w[f, c]`` turned by 180 degrees:
-    the filters of the input gradient.
+    ``u`` is ``(16, groups, f/groups, c)`` (``c`` channels per group); with
+    ``flip``, ``(16, groups, c, f/groups)``, of ``w[f, c]`` turned by 180
+    degrees: the filters of the input gradient.
     """
     f, c = w.shape[:2]
     gg = GG.astype(u.dtype)
@@ -177,7 +180,7 @@ def transform(w: np.ndarray, u: np.ndarray, *, flip: bool) -> None:
     row = np.empty(f * c, u.dtype)
     for k in range(16):  # turning g turns its flat index t into 8 - t
         np.matmul(w9, gg[k, ::-1], out=row)
-        u[k] = row.reshape(f, c).T
+        u[k] = row.reshape(u.shape[1], -1, c).transpose(0, 2, 1)
 
 
 def dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.ndarray:
@@ -203,27 +206,34 @@ def dout_tiles(d: np.ndarray, th: int, tw: int, out: np.ndarray) -> np.ndarray:
 
 def tile_products(dd: np.ndarray, vv: np.ndarray, images: int, mw: np.ndarray,
                   acc: np.ndarray, lock: AbstractContextManager[Any]) -> None:
-    """Add to ``acc`` ``(16, f, c)`` the 16 products ``dd[k] @ vv[k].T`` summed over the tiles.
+    """Add to ``acc`` the 16 products ``dd[k] @ vv[k].T`` of each group, summed over the tiles.
 
     ``dd`` ``(16, f, p)`` and ``vv`` ``(16, c, p)`` are the transformed tiles
     of ``dout`` and of the input, ``images`` images' worth: one product per
     image, as ``im2col`` makes, since longer sums in float32 lose more (the
     tests hold the filters' gradient's error within twice ``im2col``'s, on
-    one and two workers). ``mw`` ``(f, c)`` is a work array; each
-    addition into ``acc``, which other threads add into too, holds ``lock``.
+    one and two workers). ``acc`` is ``(16, groups, f/groups, c/groups)``;
+    ``mw`` ``(groups, f/groups, c/groups)`` is a work array; each addition
+    into ``acc``, which other threads add into too, holds ``lock``.
     """
-    t = dd.shape[2] // images
-    for q in range(0, dd.shape[2], t):
+    groups, fg, cg = mw.shape
+    p = dd.shape[2]
+    d4, v4 = dd.reshape(16, groups, fg, p), vv.reshape(16, groups, cg, p)
+    t = p // images
+    for q in range(0, p, t):
         for k in range(16):
-            np.matmul(dd[k, :, q : q + t], vv[k, :, q : q + t].T, out=mw)
+            np.matmul(d4[k, ..., q : q + t], v4[k, ..., q : q + t].transpose(0, 2, 1),
+                      out=mw)
             with lock:
                 acc[k] += mw
 
 
 def filter_gradient(acc: np.ndarray, out: np.ndarray, dw: np.ndarray) -> None:
-    """Add to ``dw`` ``(f, c*9)`` the filters' gradient of the summed products ``acc``.
+    """Add to ``dw`` the filters' gradient of the summed products ``acc``.
 
-    ``out`` ``(f, c, 9)`` is a work array in ``dw``'s order.
+    ``acc`` is ``(16, groups, f/groups, c)`` (``c`` channels per group),
+    ``dw`` ``(groups, f/groups, c*9)``; ``out`` ``(f, c, 9)`` is a work
+    array in ``dw``'s order.
     """
     np.matmul(acc.reshape(16, -1).T, A3A3.T.astype(out.dtype), out=out.reshape(-1, 9))
     dw += out.reshape(dw.shape)

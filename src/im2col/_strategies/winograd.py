@@ -4,8 +4,9 @@ The forward pass is F(2x2, 3x3) (:mod:`._tiles`): a unit is padded into a
 band whose height and width are a whole number of tiles plus 2 (the extra
 row or column is zero), whose four phases (even or odd rows by even or odd
 columns) are copied apart so that ``B.T`` is applied along the height, then
-along the width, by ufuncs over whole contiguous arrays; 16 GEMMs ``(F, C) @ (C, tiles)`` in one
-``np.matmul``; then ``A.T`` on both sides as one GEMM ``(4, 16) @ (16,
+along the width, by ufuncs over whole contiguous arrays; 16 GEMMs
+``(F, C) @ (C, tiles)`` per group, all in one ``np.matmul`` over a ``(16,
+groups)`` stack; then ``A.T`` on both sides as one GEMM ``(4, 16) @ (16,
 F*tiles)``, copied into the output by tile position.
 
 The backward pass makes both gradients the same way, with no columns: the
@@ -52,10 +53,10 @@ class Winograd(Strategy):
     private_dw = False  # the workers sum into the shared acc
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
-        """Need a 3x3 kernel, stride 1, dilation 1 and one group."""
+        """Need a 3x3 kernel, stride 1 and dilation 1."""
         g = layer.g
-        if (g.kernel, g.stride, g.dilation, layer.groups) != ((3, 3), (1, 1), (1, 1), 1):
-            return "a 3x3 kernel with stride 1, dilation 1 and groups=1"
+        if (g.kernel, g.stride, g.dilation) != ((3, 3), (1, 1), (1, 1)):
+            return "a 3x3 kernel with stride 1 and dilation 1"
         return None
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
@@ -66,25 +67,26 @@ class Winograd(Strategy):
         filters' gradient and their sum over every worker (shared).
         """
         g, C, F = layer.g, layer.g.C, layer.F
+        gr, Cg, Fg = layer.groups, layer.Cg, layer.Fg
         th, tw = tiles(rows), tiles(g.out[1])
         padded = Buffer((n, C, 2 * th + 2, 2 * tw + 2), zeroed=True)
         v, m = scratch(n, C, F, rows, 2 * tw + 2)  # the input's tiles, as forward
         if not backward:
-            return {"padded": padded, "u": Buffer((16, F, C), shared=True),
+            return {"padded": padded, "u": Buffer((16, gr, Fg, Cg), shared=True),
                     "v": Buffer((v,)), "m": Buffer((m,))}
         th2, tw2 = tiles(rows + 2), tiles(g.out[1] + 2)
         v2, m2 = scratch(n, F, C, rows + 2, 2 * tw2 + 2)  # dx from dout
         return {"padded": padded,
                 "dpad": Buffer((n, F, 2 * th2 + 2, 2 * tw2 + 2), zeroed=True),
-                "u": Buffer((16, C, F), shared=True),
+                "u": Buffer((16, gr, Cg, Fg), shared=True),
                 # v: V (dx's A.T M A is in v2); m: the phases and passes, then
                 # dout's tiles (16*F*p, scratch's M), then dx's passes (m2)
                 "v": Buffer((max(16 * C * n * th * tw, v2),)),
                 "m": Buffer((max(m, m2),)),
                 # every worker sums its products into one acc; finish turns
                 # it into dw in u's place (u is used up by then)
-                "mw": Buffer((F, C)),
-                "acc": Buffer((16, F, C), zeroed=True, shared=True)}
+                "mw": Buffer((gr, Fg, Cg)),
+                "acc": Buffer((16, gr, Fg, Cg), zeroed=True, shared=True)}
 
     def per_image(self, layer: Layer) -> int:
         """Elements of ``V`` and ``M`` for one image, by which units are sized."""
@@ -136,8 +138,8 @@ class Winograd(Strategy):
     def finish(self, shared: dict[str, np.ndarray], layer: Layer,
                dw: np.ndarray) -> None:
         """Transform the products summed over every tile into ``dw`` (in ``u``'s place)."""
-        work = first(shared["u"], (layer.F, layer.g.C, 9))
-        filter_gradient(shared["acc"], work, dw[0])
+        work = first(shared["u"], (layer.F, layer.Cg, 9))
+        filter_gradient(shared["acc"], work, dw)
 
     def band(self, bufs: dict[str, np.ndarray], xp: np.ndarray, r: int) -> np.ndarray:
         """Return the tile-aligned band of ``xp`` for ``r`` output rows, zero below ``xp``."""
