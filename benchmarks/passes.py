@@ -16,8 +16,15 @@
   second pass over its output, against one GEMM on columns with a row of
   ones and filters with the bias beside them (``im2col``'s way), with a
   check that both give the same output to float32's rounding.
+- ``col2im``: the backward pass's col2im of a unit, one strided ``+=`` per
+  kernel tap (runs ``ow`` long) against the package's
+  (:func:`im2col._columns.add_columns`: the kernel rows summed in place
+  first, over long runs, then two adds per kernel column), on units of
+  S1, S3, the 5x5 and the 4-group layers, one thread, with a check that
+  both give the same gradient; then ``conv2d_backward`` on two threads
+  with each, on the stride-1 layers whose default plan adds columns back.
 
-One thread, calls interleaved. Results go to
+Calls interleaved, one thread unless said. Results go to
 ``benchmarks/results/passes.json``; ``--quick`` runs fewer rounds and
 writes nothing.
 """
@@ -28,12 +35,18 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
 from benchmarks import harness as hs
+from benchmarks import methods as mt
+from benchmarks.layers import LAYERS, options
+from im2col import _columns, conv2d, conv2d_backward
 from im2col._compat import reshape_view
+from im2col._geometry import geometry
 from im2col._strategies import _tiles
+from im2col._strategies import im2col as im2col_strategy
 
 RESULTS = Path(__file__).parent / "results" / "passes.json"
 #: name: (images per unit, channels = filters, height = width)
@@ -142,13 +155,89 @@ def bias(rounds: int, images: int = 50) -> dict[str, Any]:
     return {"images": images, "same": same, "ms": ms}
 
 
+#: name: (images, channels, kernel height = width, output height = width)
+COL2IM_UNITS = {"S1": (3, 3, 7, 32), "S3": (1, 64, 3, 56), "5x5": (1, 32, 5, 28),
+                "4 groups": (1, 128, 3, 28)}
+
+
+def per_tap(dxp: np.ndarray, cols: np.ndarray, g: Any, rows: int) -> None:
+    """The baseline: one strided ``+=`` per kernel tap."""
+    _columns.add_taps(dxp, cols.transpose(2, 3, 0, 1, 4, 5), g, rows)
+
+
+def col2im(rounds: int, quick: bool = False) -> dict[str, Any]:
+    """Milliseconds of each col2im of a unit; the backward pass with each."""
+    rng = np.random.default_rng(0)
+    units = []
+    for name, (m, c, k, o) in list(COL2IM_UNITS.items())[: 1 if quick else None]:
+        g = geometry((m, c, o + k - 1, o + k - 1), (k, k), stride=1, padding=0,
+                     dilation=1)
+        cols = rng.standard_normal((m, c, k, k, o, o), dtype=np.float32)
+        work = cols.copy()
+        dxp = np.zeros((m, c, o + k - 1, o + k - 1), np.float32)
+        want, got = dxp.copy(), dxp.copy()
+        per_tap(want, cols, g, o)
+        _columns.add_columns(got, work, g, o)
+        same = bool(np.allclose(got, want, rtol=1e-5, atol=1e-5))
+
+        def folded(work: np.ndarray = work, cols: np.ndarray = cols,
+                   dxp: np.ndarray = dxp, g: Any = g, o: int = o) -> None:
+            np.copyto(work, cols)  # add_columns uses its columns up
+            _columns.add_columns(dxp, work, g, o)
+
+        fns = {"copy of the columns": lambda w=work, c=cols: np.copyto(w, c),
+               "per tap": lambda d=dxp, c=cols, g=g, o=o: per_tap(d, c, g, o),
+               "rows first": folded}
+        with hs.threads(1, None):
+            stats = hs.time_interleaved(fns, rounds)
+        ms = {key: v["median"] * 1e3 for key, v in stats.items()}
+        ms["rows first"] -= ms.pop("copy of the columns")  # the copy is the benchmark's
+        units.append({"layer": name, "images": m, "channels": c, "kernel": k,
+                      "size": o, "same": same, "ms": ms})
+        print(f"col2im, {name} unit ({m} x {c} x {o}x{o}, {k}x{k}), one thread: "
+              f"per tap {ms['per tap']:.3f} ms, rows first {ms['rows first']:.3f} ms; "
+              f"same: {same}")
+    return {"units": units, "layers": [] if quick else col2im_layers(rounds)}
+
+
+def col2im_layers(rounds: int) -> list[dict[str, Any]]:
+    """``conv2d_backward`` on two threads, per tap over rows first."""
+    rows = []
+    for name in ("S1", "5x5"):
+        if name in LAYERS:
+            xs, ws, *_ = LAYERS[name]
+            opts = options(name)
+            rng = np.random.default_rng(0)
+            x, w = (rng.standard_normal(s, dtype=np.float32) for s in (xs, ws))
+        else:
+            shape = next(s for s in mt.SHAPES if s.name == name)
+            a = mt.arrays(shape, "float32")
+            x, w = a["x"], a["w"]
+            opts = {"stride": shape.stride, "padding": shape.pad}
+        dout = np.ones_like(conv2d(x, w, **opts))
+
+        def baseline(x: Any = x, w: Any = w, d: Any = dout, o: Any = opts) -> Any:
+            with mock.patch.object(im2col_strategy, "add_columns", per_tap):
+                return conv2d_backward(d, x, w, **o)
+
+        fns = {"per tap": baseline,
+               "rows first": lambda x=x, w=w, d=dout, o=opts: conv2d_backward(d, x, w, **o)}
+        with hs.threads(2, None):
+            stats = hs.time_interleaved(fns, rounds)
+        ratio = stats["rows first"]["median"] / stats["per tap"]["median"]
+        rows.append({"layer": name, "rows first / per tap": ratio})
+        print(f"conv2d_backward {name}, two threads: rows first / per tap {ratio:.2f}")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else 15
     result = {"machine": hs.machine_label(hs.machine(), 1),
-              "winograd_passes": winograd_passes(rounds), "bias": bias(rounds * 3)}
+              "winograd_passes": winograd_passes(rounds), "bias": bias(rounds * 3),
+              "col2im": col2im(rounds, args.quick)}
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

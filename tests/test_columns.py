@@ -142,3 +142,32 @@ def test_weights_times_columns_is_the_convolution() -> None:
     np.testing.assert_allclose(
         out, ref.conv2d(x, w, stride=(1, 2), padding=1), rtol=1e-12, atol=1e-12
     )
+
+
+@settings(max_examples=250, deadline=None)
+@given(m=st.integers(1, 3), c=st.integers(1, 3), kh=st.integers(1, 7),
+       kw=st.integers(1, 4), sh=st.integers(1, 2), sw=st.integers(1, 2),
+       dh=st.integers(1, 3), dw=st.integers(1, 2), rows=st.integers(1, 12),
+       ow=st.integers(1, 7), transposed=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_add_columns_adds_every_tap(m: int, c: int, kh: int, kw: int, sh: int,
+                                    sw: int, dh: int, dw: int, rows: int, ow: int,
+                                    transposed: bool, seed: int) -> None:
+    """The backward pass's col2im of a unit, kernel rows summed in place first
+    where it can (stride 1 along the height, enough rows), gives what one add
+    per tap gives, on bands shorter and taller than the kernel, dilated, and
+    on the transposed columns of ``im2col_t``."""
+    from im2col._columns import add_columns, add_taps
+    from im2col._geometry import geometry
+
+    H, W = sh * (rows - 1) + (kh - 1) * dh + 1, sw * (ow - 1) + (kw - 1) * dw + 1
+    g = geometry((m, c, H, W), (kh, kw), stride=(sh, sw), padding=0, dilation=(dh, dw))
+    want = random_array(seed, (m, c, g.band_height(rows), W), np.float64)
+    got = want.copy()
+    if transposed:  # (C, kh, kw, m, rows, ow) in memory, as im2col_t's
+        cols = random_array(seed + 1, (c, kh, kw, m, rows, ow), np.float64
+                            ).transpose(3, 0, 1, 2, 4, 5)
+    else:
+        cols = random_array(seed + 1, (m, c, kh, kw, rows, ow), np.float64)
+    add_taps(want, cols.transpose(2, 3, 0, 1, 4, 5), g, rows)
+    add_columns(got, cols, g, rows)  # used up, after add_taps read it
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -123,3 +123,15 @@ def test_the_bias_benchmark_adds_the_same_bias_both_ways() -> None:
     res = passes.bias(rounds=1, images=2)
     assert res["same"]
     assert set(res["ms"]) == {"GEMM alone", "GEMM, then the bias", "GEMM with the bias inside"}
+
+
+def test_the_col2im_benchmark_adds_the_same_gradient_both_ways(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.passes.col2im``: per tap and kernel rows first (one round, a small unit)."""
+    from benchmarks import passes
+
+    monkeypatch.setattr(passes, "COL2IM_UNITS", {"small": (2, 3, 5, 9)})
+    res = passes.col2im(rounds=1, quick=True)
+    assert [u["same"] for u in res["units"]] == [True]
+    assert set(res["units"][0]["ms"]) == {"per tap", "rows first"}
+    assert res["layers"] == []

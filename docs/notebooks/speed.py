@@ -259,7 +259,15 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   gradient of few filters per group made in the other orientation,
 #   `cols @ dout.T`, where OpenBLAS's sgemm ran it faster
 #   (`python -m benchmarks.backward`, printed below: the backward pass with
-#   and without both, against PyTorch's).
+#   and without both, against PyTorch's). Where col2im remains (stride 1
+#   along the height), a unit's column gradient is summed over the kernel
+#   rows first, in place: kernel row `i` of a tap column is the gradient of
+#   band rows `i` to `i + rows`, so those sums run over whole blocks of
+#   rows, and then two strided adds per kernel column, not one per tap,
+#   reach the input: fewer passes over runs one output row long, which
+#   cost NumPy more per element than long runs
+#   (`python -m benchmarks.passes`, `col2im`, printed below: a unit's col2im
+#   both ways, one thread, and the backward pass with each).
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
 #   filters per group the package uses Winograd's tiles (S3 and S4 here, both
 #   passes in float32; not the 4-group layer's 32 per group): [When does Winograd pay?](../winograd/) derives them and
@@ -320,6 +328,15 @@ print(f"S2, {bias['images']} images, one thread: the bias added after the GEMM "
       f"took {(t['GEMM, then the bias'] - t['GEMM alone']) / t['GEMM alone']:.0%} "
       f"of the GEMM's time; inside it, "
       f"{(t['GEMM with the bias inside'] - t['GEMM alone']) / t['GEMM alone']:.0%}")
+folds = json.loads(Path("benchmarks/results/passes.json").read_text())["col2im"]
+for u in folds["units"]:
+    assert u["same"]  # both give the same gradient
+    print(f"col2im of a unit of {u['layer']} ({u['images']} x {u['channels']} x "
+          f"{u['size']}x{u['size']}, {u['kernel']}x{u['kernel']}), one thread: kernel rows "
+          f"first takes {u['ms']['rows first'] / u['ms']['per tap']:.2f}x the time of one add per tap")
+for r in folds["layers"]:
+    print(f"{r['layer']} backward pass, two threads, kernel rows first / one add per tap: "
+          f"{r['rows first / per tap']:.2f}")
 print(f"Measured on {ideas['machine']}.")
 ref = back["layers"][0]["vs"]   # "torch", or "before" if PyTorch was missing
 print(f"Backward pass, two threads, time / {SHOWN.get(ref, ref)}'s: "

@@ -170,3 +170,32 @@ def add_taps(dxp: np.ndarray, taps: np.ndarray, g: Geometry,
         for j in range(g.kernel[1]):
             ys, xs = g.tap_slices(i, j, rows)
             dxp[:, :, ys, xs] += taps[i, j]
+
+
+def add_columns(dxp: np.ndarray, cols: np.ndarray, g: Geometry, rows: int) -> None:
+    """Add a unit's column gradient ``cols`` ``(m, C, kh, kw, rows, ow)`` into ``dxp``.
+
+    ``dxp`` is the unit's padded band (see :func:`add_taps`). With stride 1
+    along the height and at least ``(kh - 1)*dh`` output rows, the kernel
+    rows are first summed in place, over runs of whole tap blocks: block
+    ``i`` of a tap column is the gradient of the band's rows ``i*dh`` to
+    ``i*dh + rows``, so block 0 gathers every row above ``rows`` and the
+    last block's last ``(kh - 1)*dh`` rows every row below. Then two strided
+    adds per tap column (the second over ``(kh - 1)*dh`` rows), not one per
+    tap: fewer passes over runs ``ow`` long, which cost NumPy more per
+    element than long runs. ``cols`` is used up. Elsewhere, :func:`add_taps`.
+    """
+    (kh, kw), (sh, _), (dh, _) = g.kernel, g.stride, g.dilation
+    e = (kh - 1) * dh  # band rows below the first block's
+    if sh != 1 or kh == 1 or rows < e:
+        add_taps(dxp, cols.transpose(2, 3, 0, 1, 4, 5), g, rows)
+        return
+    for i in range(1, kh):  # rows above ``rows``, into block 0
+        cols[:, :, 0, :, i * dh :] += cols[:, :, i, :, : rows - i * dh]
+    last = cols[:, :, kh - 1, :, rows - e :]  # its own rows, below ``rows``
+    for i in range(1, kh - 1):  # the other blocks' rows below ``rows``
+        last[:, :, :, : i * dh] += cols[:, :, i, :, rows - i * dh :]
+    for j in range(kw):
+        _, xs = g.tap_slices(0, j, rows)
+        dxp[:, :, :rows, xs] += cols[:, :, 0, j]
+        dxp[:, :, rows : rows + e, xs] += last[:, :, j]

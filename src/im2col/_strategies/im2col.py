@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._columns import add_taps
+from .._columns import add_columns
 from .._compat import reshape_view
 from .._layer import Layer
 from . import _base, _grads, _views
@@ -90,7 +90,7 @@ class Im2col(Strategy):
         self.gradients(bufs, layer, c, dout, dw)
         m, r = dout.shape[0], dout.shape[2]
         dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
-        add_taps(dxp, self.taps(layer, c, m, r), layer.g, r)
+        add_columns(dxp, self.taps(layer, c, m, r), layer.g, r)
         return dxp
 
     def gradients(self, bufs: dict[str, np.ndarray], layer: Layer,
@@ -107,10 +107,9 @@ class Im2col(Strategy):
             _base.product(layer.w2.swapaxes(-1, -2), dg, cg)  # columns are used up
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
-        """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
+        """View the column gradient as ``(m, C, kh, kw, r, ow)`` blocks per tap."""
         g = layer.g
-        view: np.ndarray = c.reshape(m, g.C, *g.kernel, r, g.out[1]).transpose(2, 3, 0, 1, 4, 5)
-        return view
+        return reshape_view(c[:, : layer.K], (m, g.C, *g.kernel, r, g.out[1]))
 
 
 IM2COL = Im2col()

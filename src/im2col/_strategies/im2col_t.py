@@ -65,9 +65,9 @@ class Im2colT(Im2col):
         _grads.group_grads(layer, da, c, dw, bufs["tmp"], columns=columns)
 
     def taps(self, layer: Layer, c: np.ndarray, m: int, r: int) -> np.ndarray:
-        """View the column gradient as ``(kh, kw, m, C, r, ow)`` blocks per tap."""
+        """View the column gradient as ``(m, C, kh, kw, r, ow)`` blocks per tap."""
         g = layer.g
-        view: np.ndarray = c.reshape(g.C, *g.kernel, m, r, g.out[1]).transpose(1, 2, 3, 0, 4, 5)
+        view: np.ndarray = c.reshape(g.C, *g.kernel, m, r, g.out[1]).transpose(3, 0, 1, 2, 4, 5)
         return view
 
 

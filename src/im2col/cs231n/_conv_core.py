@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_array, check_bytes
-from .._columns import add_taps, im2col
+from .._columns import add_columns, im2col
 from .._geometry import Geometry, geometry, pad_input
 from .._layer import shares
 from .._threads import default_workers, run
@@ -168,7 +168,7 @@ def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
     dw = d_rows @ x_cols.T
     dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
     dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
-    add_taps(dxp, dx_taps.transpose(1, 2, 5, 0, 3, 4), g)
+    add_columns(dxp, dx_taps.transpose(5, 0, 1, 2, 3, 4), g, g.out[0])
     if g.has_padding:
         rows, cols = g.interior()
         dxp = np.ascontiguousarray(dxp[:, :, rows, cols])
@@ -202,7 +202,7 @@ def _strides_share(dout: np.ndarray, w: np.ndarray, x_cols: np.ndarray,
             axis=0, dtype=dw.dtype)
         np.matmul(w_taps, d3[a : a + n], out=taps[:n])
         dxp[:n] = 0
-        add_taps(dxp[:n], taps[:n].reshape(n, *g.kernel, g.C, *g.out)
-                 .transpose(1, 2, 0, 3, 4, 5), g)
+        add_columns(dxp[:n], taps[:n].reshape(n, *g.kernel, g.C, *g.out)
+                    .transpose(0, 3, 1, 2, 4, 5), g, g.out[0])
         dx[a : a + n] = dxp[:n, :, ys, xs]
     return dw
