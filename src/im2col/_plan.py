@@ -35,10 +35,13 @@ SMALL_IMAGE = 256
 #: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
 #: when the wide grid adds at most this fraction of GEMM columns,
 #: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
-#: which pays for a few extra columns (the forward pass gains nothing). On
-#: S1 (7x7 kernel, 32 pixels wide: 19% more columns) ``wide`` took 0.93 to
-#: 1.08 times ``im2col``'s time, no gain (float32 and float64, one and two
-#: threads), on S3 (4%) 0.90-0.92x with two threads (``benchmarks/results``).
+#: which paid for a few extra columns (the forward pass gains nothing): on
+#: S3 (4%) 0.90-0.92x ``im2col``'s time with two threads, on S1 (19%) no
+#: gain. Since ``im2col``'s col2im sums the kernel rows first
+#: (:func:`._columns.add_columns`) the two are even on S3 (0.97-1.14x,
+#: float32 and float64, one and two threads, ``benchmarks/results``), but
+#: ``wide``'s plan is also the bound of Winograd's backward memory on S3's
+#: layer (im2col's columns take 7% less, under Winograd's tiles), so it stays.
 WIDE_WASTE = 0.1
 
 
