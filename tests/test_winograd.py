@@ -70,16 +70,17 @@ def test_winograd_gives_the_loop_results(
     opts: dict[str, Any] = {"padding": padding, "groups": groups,
                             "strategy": "winograd", "workers": workers,
                             "images": images}
-    if band:  # two output rows per unit: a band, odd or even
+    budgets: dict[bool, Any] = {False: None, True: None}
+    if band:  # two output rows per unit in each pass: a band, odd or even
         layer = layer_of(x, k, stride=1, padding=padding, dilation=1, groups=groups)
         used = min(workers, n)
-        opts["max_memory"] = used * OVERHEAD + max(
-            extra_bytes(layer, Plan("winograd", 1, 2, used), x.itemsize, backward=b)
-            for b in (False, True))
+        budgets = {back: used * OVERHEAD + extra_bytes(
+            layer, Plan("winograd", 1, 2, used), x.itemsize, backward=back)
+            for back in (False, True)}
     dout = random_array(seed + 3, want.shape, dtype)
     with threads_for_tiny_calls():
-        got = _conv._forward(x, k, b, **opts)
-        grads = _conv._backward(dout, x, k, **opts)
+        got = _conv._forward(x, k, b, **opts, max_memory=budgets[False])
+        grads = _conv._backward(dout, x, k, **opts, max_memory=budgets[True])
     np.testing.assert_allclose(got, want, **tolerance(dtype))
     assert_each_close(grads, ref.conv2d_backward(dout, x, k, padding=padding,
                                                   groups=groups),

@@ -9,6 +9,7 @@ one-image layer (no timing is asserted).
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -135,3 +136,30 @@ def test_the_col2im_benchmark_adds_the_same_gradient_both_ways(
     assert [u["same"] for u in res["units"]] == [True]
     assert set(res["units"][0]["ms"]) == {"per tap", "rows first"}
     assert res["layers"] == []
+
+
+def test_the_col2im_baseline_runs_one_add_per_tap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.passes.col2im_layers``' baseline really goes through the
+    per-tap col2im, and the package's way through ``add_columns`` (one
+    round, no timing checked)."""
+    from benchmarks import passes
+
+    from im2col._strategies import im2col as strategy
+
+    calls = {"per tap": 0, "rows first": 0}
+    per_tap, rows_first = passes.per_tap, strategy.add_columns
+
+    def counted_per_tap(*args: Any) -> None:
+        calls["per tap"] += 1
+        per_tap(*args)
+
+    def counted_rows_first(*args: Any) -> None:
+        calls["rows first"] += 1
+        rows_first(*args)
+
+    monkeypatch.setattr(passes, "per_tap", counted_per_tap)
+    monkeypatch.setattr(strategy, "add_columns", counted_rows_first)
+    rows = passes.col2im_layers(rounds=1)
+    assert [r["layer"] for r in rows] == ["S1", "5x5"]
+    assert calls["per tap"] > 0
+    assert calls["rows first"] > 0

@@ -259,15 +259,17 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   gradient of few filters per group made in the other orientation,
 #   `cols @ dout.T`, where OpenBLAS's sgemm ran it faster
 #   (`python -m benchmarks.backward`, printed below: the backward pass with
-#   and without both, against PyTorch's). Where col2im remains (stride 1
-#   along the height), a unit's column gradient is summed over the kernel
-#   rows first, in place: kernel row `i` of a tap column is the gradient of
+#   and without both, against PyTorch's). Where a plan still adds columns
+#   back with col2im and the stride along the height is 1, a unit's column
+#   gradient is summed over the kernel rows first, in place: kernel row `i` of a tap column is the gradient of
 #   band rows `i` to `i + rows`, so those sums run over whole blocks of
 #   rows, and then two strided adds per kernel column, not one per tap,
 #   reach the input: fewer passes over runs one output row long, which
 #   cost NumPy more per element than long runs
 #   (`python -m benchmarks.passes`, `col2im`, printed below: a unit's col2im
-#   both ways, one thread, and the backward pass with each).
+#   both ways, one thread, on units of layers whose default plan may not
+#   use col2im at all (S3's and the 4-group layer's use Winograd's tiles and
+#   `full`), and the backward pass with each on two layers whose plan does).
 # - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
 #   filters per group the package uses Winograd's tiles (S3 and S4 here, both
 #   passes in float32; not the 4-group layer's 32 per group): [When does Winograd pay?](../winograd/) derives them and

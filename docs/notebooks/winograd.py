@@ -343,8 +343,8 @@ display(Markdown(verdict(full)))
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
 # kernel, stride 1 and no dilation, at least 64 input channels and 64
 # filters per group, and at least 196 output pixels per image (14x14; in
-# the backward pass only where channels x filters per group x output
-# pixels reach 64 x 64 x 32 x 32, and where its buffers take no more
+# the backward pass only where channels x filters, both per group, x
+# output pixels reach 64 x 64 x 32 x 32, and where its buffers take no more
 # memory than the columns would); elsewhere im2col + GEMM. A grouped
 # layer's 16 products are made per group, all in one `np.matmul` over a
 # stack of 16 x groups, while its transforms cover every channel, so

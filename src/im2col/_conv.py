@@ -196,8 +196,9 @@ def conv2d_backward(
     ``dw`` is ``dout @ columns.T`` and ``dx`` is ``col2im(w.T @ dout)``,
     unit by unit (as in :func:`conv2d`); the columns are recomputed from
     ``x`` rather than kept from the forward pass, the column gradient is
-    written over them, summed over the kernel rows in place (stride 1), and
-    added back by one strided ``+=`` per tap or kernel column. Where :func:`conv2d` uses Winograd's tiles, so does this, if they
+    written over them and added back by one strided ``+=`` per tap (with
+    stride 1, summed over the kernel rows first: two per kernel column).
+    Where :func:`conv2d` uses Winograd's tiles, so does this, if they
     take no more memory than the columns: ``dx`` by F(2x2, 3x3) on
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns. Elsewhere with stride
     1, an output as large as the input and no more filters than channels,

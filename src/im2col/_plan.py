@@ -38,10 +38,11 @@ SMALL_IMAGE = 256
 #: which paid for a few extra columns (the forward pass gains nothing): on
 #: S3 (4%) 0.90-0.92x ``im2col``'s time with two threads, on S1 (19%) no
 #: gain. Since ``im2col``'s col2im sums the kernel rows first
-#: (:func:`._columns.add_columns`) the two are even on S3 (0.97-1.14x,
-#: float32 and float64, one and two threads, ``benchmarks/results``), but
-#: ``wide``'s plan is also the bound of Winograd's backward memory on S3's
-#: layer (im2col's columns take 7% less, under Winograd's tiles), so it stays.
+#: (:func:`._columns.add_columns`) ``wide`` took 0.97-1.14x ``im2col``'s
+#: time on S3 (float32 and float64, one and two threads,
+#: ``benchmarks/results``), no gain; but ``wide``'s plan is also the bound
+#: of Winograd's backward memory on S3's layer (``im2col``'s plan,
+#: smaller, is below Winograd's: :func:`extra_bytes`), so it stays.
 WIDE_WASTE = 0.1
 
 
@@ -86,18 +87,21 @@ FULL_PIXELS = 10 * 10
 #: 14x14 to 56x56 outputs (the forward pass about even on 20x20 and 28x28),
 #: 96 to 256 on 14x14, 256 and 512 on 7x7. A grouped layer's products
 #: are per group but its transforms cover every channel, so its counts
-#: are per group: 4 groups of 32 channels at 28x28 took 1.12x the time
-#: forward (two runs), 2 or 4 groups of 64 to 128 0.71-0.88x.
+#: are per group: 4 groups of 32 channels at 28x28 took 1.09-1.12x the
+#: time forward, 2 or 4 groups of 64 to 128 channels each 0.70-0.88x
+#: (three runs, the last in ``benchmarks/results``).
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 14 * 14
-#: The backward pass uses ``winograd`` only where channels times filters
-#: (per group) times output pixels per image reach this (64 channels at
-#: 32x32): against ``full``, on layers of as many filters as channels, it
-#: took 0.84-0.99x the time at 64 channels on 40x40 and 56x56, 128 on
+#: The backward pass uses ``winograd`` only where channels per group times
+#: filters per group times output pixels per image reach this (64 channels
+#: at 32x32): against ``full``, on layers of as many filters as channels,
+#: it took 0.84-0.99x the time at 64 channels on 40x40 and 56x56, 128 on
 #: 28x28 and 256 on 14x14 outputs, but 0.99-1.67x at 64 channels on 14x14
-#: to 28x28 and 96 or 128 on 14x14 (``winograd_rule``); in 2 groups
-#: (two runs), 0.81-0.95x for 64 channels each at 56x56 and 0.72-0.78x
-#: for 128 at 28x28, 0.88-1.10x below the bound (64 at 28x28, 128 at 14x14).
+#: to 28x28 and 96 or 128 on 14x14 (``winograd_rule``). In 2 groups (three
+#: runs, the last in ``benchmarks/results``) it took 0.76-0.95x for 64
+#: channels each at 56x56 and 0.71-0.78x for 128 at 28x28; below the
+#: bound it is borderline, 0.83-1.10x (64 each at 28x28, 128 at 14x14), so
+#: the bound stays where the layers of one group put it.
 WINOGRAD_BACKWARD_WORK = 64 * 64 * 32 * 32
 
 
@@ -131,7 +135,7 @@ def plan(
     layer of at least :data:`WINOGRAD_CHANNELS` channels and filters per group and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
     ``max_memory`` (backward: for at least :data:`WINOGRAD_BACKWARD_WORK`
-    channels x filters per group x output pixels, if it needs no more memory than
+    channels x filters (both per group) x output pixels, if it needs no more memory than
     the columns' plan, on the most images per unit that keep it so); else, for
     the backward pass of a stride-1 layer of at least :data:`FULL_PIXELS`
     output pixels, as many as its input, and no more filters than
