@@ -40,8 +40,7 @@ from unittest import mock
 import numpy as np
 
 from benchmarks import harness as hs
-from benchmarks import methods as mt
-from benchmarks.layers import LAYERS, options
+from benchmarks.layers import arrays, options
 from im2col import _columns, conv2d, conv2d_backward
 from im2col._compat import reshape_view
 from im2col._geometry import geometry
@@ -204,16 +203,8 @@ def col2im_layers(rounds: int) -> list[dict[str, Any]]:
     """``conv2d_backward`` on two threads, per tap over rows first."""
     rows = []
     for name in ("S1", "5x5"):
-        if name in LAYERS:
-            xs, ws, *_ = LAYERS[name]
-            opts = options(name)
-            rng = np.random.default_rng(0)
-            x, w = (rng.standard_normal(s, dtype=np.float32) for s in (xs, ws))
-        else:
-            shape = next(s for s in mt.SHAPES if s.name == name)
-            a = mt.arrays(shape, "float32")
-            x, w = a["x"], a["w"]
-            opts = {"stride": shape.stride, "padding": shape.pad}
+        x, w, _ = arrays(name)
+        opts = options(name)
         dout = np.ones_like(conv2d(x, w, **opts))
 
         def baseline(x: Any = x, w: Any = w, d: Any = dout, o: Any = opts) -> Any:

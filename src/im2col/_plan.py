@@ -69,27 +69,27 @@ ROWS_FILTERS = 64
 FULL_PIXELS = 10 * 10
 
 
-#: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a
-#: 3x3, stride-1 layer with at least this many input channels and filters
-#: per group and :data:`WINOGRAD_PIXELS` output pixels per image: there it
-#: took less time than the other strategies (float32: ``python -m benchmarks.ideas``,
-#: ``winograd_rule``; in float64 the forward pass took 0.67-0.79x the time
-#: of the choice without it on S3 and S4, ``benchmarks/results``), on fewer
-#: channels or 7x7 outputs more. The backward pass uses it only where its
-#: buffers take no more bytes than those of the strategy it replaces, on
-#: the most images per unit that keep it so: the transformed filters and
-#: their summed gradient, 16 + 16 elements per filter and channel against
-#: 9 weights, outweigh the columns of small images of many channels (512
-#: channels at 14x14, two workers: 44 MiB against ``im2col_t``'s 36; at 256
-#: channels, S4, 13.6 against 15.4 in float32; in float64, where the
-#: columns' units hold half the images, S4 takes ``full``). The lower
-#: bounds rest on layers of as many filters as channels: 64 channels on
-#: 14x14 to 56x56 outputs (the forward pass about even on 20x20 and 28x28),
-#: 96 to 256 on 14x14, 256 and 512 on 7x7. A grouped layer's products
-#: are per group but its transforms cover every channel, so its counts
-#: are per group: 4 groups of 32 channels at 28x28 took 1.09-1.12x the
-#: time forward, 2 or 4 groups of 64 to 128 channels each 0.70-0.88x
-#: (three runs, the last in ``benchmarks/results``).
+#: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a 3x3,
+#: stride-1 layer with at least this many input channels and filters per
+#: group and :data:`WINOGRAD_PIXELS` output pixels per image: there it took
+#: less time than the other strategies (float32: ``python -m
+#: benchmarks.ideas``, ``winograd_rule``; in float64 the forward pass took
+#: 0.67-0.79x the time of the choice without it on S3 and S4,
+#: ``benchmarks/results``), on fewer channels or 7x7 outputs more. The
+#: backward pass uses it only where its buffers take no more bytes than
+#: those of the strategy it replaces, on the most images per unit that keep
+#: it so: the transformed filters and their summed gradient, 16 + 16
+#: elements per filter and channel against 9 weights, outweigh the columns
+#: of small images of many channels (512 channels at 14x14, two workers: 44
+#: MiB against ``im2col_t``'s 36; at 256 channels, S4, 13.6 against 15.4 in
+#: float32; in float64, where the columns' units hold half the images, S4
+#: takes ``full``). The lower bounds rest on layers of as many filters as
+#: channels: 64 channels on 14x14 to 56x56 outputs (the forward pass about
+#: even on 20x20 and 28x28), 96 to 256 on 14x14, 256 and 512 on 7x7. A
+#: grouped layer's products are per group but its transforms cover every
+#: channel, so its counts are per group: 4 groups of 32 channels at 28x28
+#: took 1.09-1.12x the time forward, 2 or 4 groups of 64 to 128 channels
+#: each 0.70-0.88x (three runs, the last in ``benchmarks/results``).
 WINOGRAD_CHANNELS = 64
 WINOGRAD_PIXELS = 14 * 14
 #: The backward pass uses ``winograd`` only where channels per group times
@@ -131,31 +131,30 @@ def plan(
     """Choose the strategy, unit size and workers of a call.
 
     Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
-    padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1
-    layer of at least :data:`WINOGRAD_CHANNELS` channels and filters per group and
+    padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1 layer
+    of at least :data:`WINOGRAD_CHANNELS` channels and filters per group and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
     ``max_memory`` (backward: for at least :data:`WINOGRAD_BACKWARD_WORK`
-    channels x filters (both per group) x output pixels, if it needs no more memory than
-    the columns' plan, on the most images per unit that keep it so); else, for
-    the backward pass of a stride-1 layer of at least :data:`FULL_PIXELS`
-    output pixels, as many as its input, and no more filters than
-    channels, ``full`` if its buffers take no more than those of the
-    columns' plan below plus a copy of the filters; else the columns:
-    ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output
-    pixels; for the forward pass of a kernel at least :data:`ROWS_KERNEL`
-    high and taller than the stride, with at most :data:`ROWS_FILTERS`
-    filters per group and dilation 1 along the height, when BLAS runs on
-    one thread, ``rows``; for the
-    backward pass of a stride-1 layer whose wide grid
+    channels x filters (both per group) x output pixels, if it needs no more
+    memory than the columns' plan, on the most images per unit that keep it
+    so); else, for the backward pass of a stride-1 layer of at least
+    :data:`FULL_PIXELS` output pixels, as many as its input, and no more
+    filters than channels, ``full`` if its buffers take no more than those
+    of the columns' plan below plus a copy of the filters; else the columns:
+    ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output pixels;
+    for the forward pass of a kernel at least :data:`ROWS_KERNEL` high and
+    taller than the stride, with at most :data:`ROWS_FILTERS` filters per
+    group and dilation 1 along the height, when BLAS runs on one thread,
+    ``rows``; for the backward pass of a stride-1 layer whose wide grid
     wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
-    ``im2col``; with as many images per unit as the
-    strategy's ``target_bytes / workers`` of columns hold (at least one,
-    and few enough to leave a unit for each of ``workers``). ``workers`` is
-    cut to one per :data:`WORK_PER_WORKER` multiply-adds.
-    Under ``max_memory``, fewer images per unit; when one image does not
-    fit, ``shift`` (no column buffer) on one image, then bands of output
-    rows of one image, as many rows as fit; when nothing fits ``workers``
-    sets of buffers, the same search with one worker.
+    ``im2col``; with as many images per unit as the strategy's
+    ``target_bytes / workers`` of columns hold (at least one, and few enough
+    to leave a unit for each of ``workers``). ``workers`` is cut to one per
+    :data:`WORK_PER_WORKER` multiply-adds. Under ``max_memory``, fewer
+    images per unit; when one image does not fit, ``shift`` (no column
+    buffer) on one image, then bands of output rows of one image, as many
+    rows as fit; when nothing fits ``workers`` sets of buffers, the same
+    search with one worker.
     """
     if max_memory is not None:
         max_memory = as_int(max_memory, "max_memory", minimum=0)

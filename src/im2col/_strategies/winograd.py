@@ -6,8 +6,9 @@ row or column is zero), whose four phases (even or odd rows by even or odd
 columns) are copied apart so that ``B.T`` is applied along the height, then
 along the width, by ufuncs over whole contiguous arrays; 16 GEMMs
 ``(F/groups, C/groups) @ (C/groups, tiles)`` per group, all in one
-``np.matmul`` over a ``(16, groups)`` stack; then ``A.T`` on both sides as one GEMM ``(4, 16) @ (16,
-F*tiles)``, copied into the output by tile position.
+``np.matmul`` over a ``(16, groups)`` stack; then ``A.T`` on both sides as
+one GEMM ``(4, 16) @ (16, F*tiles)``, copied into the output by tile
+position.
 
 The backward pass makes both gradients the same way, with no columns: the
 input gradient is the correlation of ``dout`` padded by 2 with the filters
@@ -15,8 +16,9 @@ turned by 180 degrees and transposed, by F(2x2, 3x3), made only where ``x``
 is (not on its padding) when a unit holds whole images; the filters' gradient
 is F(3x3, 2x2) on the input tiles already transformed for it and on 2x2
 tiles of ``dout``, summed over the unit's tiles in 16 GEMMs ``(F/groups,
-tiles) @ (tiles, C/groups)`` per group and over every worker's units into one shared sum (each
-addition holds a lock), then transformed back once, after all workers.
+tiles) @ (tiles, C/groups)`` per group and over every worker's units into
+one shared sum (each addition holds a lock), then transformed back once,
+after all workers.
 
 Its float32 error is of the order of ``im2col``'s (the transforms add and
 subtract, and halve); larger tiles (F(4x4, 3x3)) multiply fewer times but
