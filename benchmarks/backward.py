@@ -101,7 +101,7 @@ def small_images(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
             rng = np.random.default_rng(0)
             x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
             opts = {"padding": p, "groups": g, "dilation": d}
-            dout = np.ones_like(conv2d(x, w, **opts))
+            dout = np.ones_like(conv2d(x, w, None, **opts))
             fns = {s: partial(_backward, dout, x, w, strategy=s, **opts)
                    for s in ("full", "im2col_t")}
             with hs.threads(2, None):

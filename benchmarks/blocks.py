@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -70,8 +71,9 @@ def grid(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
         for f, k, p in GRID[: 4 if quick else None]:
             a, b, out = _operands(f, k, p, 4, dtype)
             step = _base.small_step(f * k, p)  # float32's rule
-            fns = {"one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out),
-                   "blocks": _cut(a, b, out, step)}
+            fns: dict[str, Callable[[], object]] = {
+                "one": partial(np.matmul, a, b, out=out),
+                "blocks": _cut(a, b, out, step)}
             row: dict[str, Any] = {
                 "dtype": np.dtype(dtype).name, "filters": f, "rows": k, "pixels": p,
                 "step": step, "rule": bool(step < p and dtype == np.float32)}
@@ -95,15 +97,14 @@ def steps(rounds: int, quick: bool = False) -> list[dict[str, Any]]:
     rows = []
     for name, (f, k, p, m) in list(STEPS.items())[: 1 if quick else None]:
         a, b, out = _operands(f, k, p, m, np.float32)
-        fns: dict[str, Callable[[], None]] = {
-            "one": lambda a=a, b=b, out=out: np.matmul(a, b, out=out)}
+        fns: dict[str, Callable[[], object]] = {"one": partial(np.matmul, a, b, out=out)}
         for width in WIDTHS[: 3 if quick else None]:
             fns[str(width)] = _cut(a, b, out, width)
         with hs.threads(1, None):
             stats = hs.time_interleaved(fns, rounds)
         flop = 2 * f * k * p * m
-        row = {"layer": name, "filters": f, "rows": k, "pixels": p,
-               "GFLOP/s": {key: flop / v["median"] / 1e9 for key, v in stats.items()}}
+        row: dict[str, Any] = {"layer": name, "filters": f, "rows": k, "pixels": p,
+                               "GFLOP/s": {key: flop / v["median"] / 1e9 for key, v in stats.items()}}
         print(f"{name}: " + ", ".join(f"{key} {v:.0f}" for key, v in row["GFLOP/s"].items())
               + " GFLOP/s")
         rows.append(row)

@@ -67,7 +67,8 @@ def baseline_pool_reshape(x: np.ndarray, dout: np.ndarray, k: int) -> np.ndarray
     blocks = x.reshape(N, C, H // k, k, W // k, k)
     out = blocks.max(axis=3).max(axis=4)
     mask = blocks == out[:, :, :, None, :, None]
-    dx = mask * dout[:, :, :, None, :, None] / mask.sum(axis=(3, 5), keepdims=True)
+    dx: np.ndarray = mask * dout[:, :, :, None, :, None] / mask.sum(axis=(3, 5),
+                                                                   keepdims=True)
     return dx.reshape(x.shape)
 
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ def threads(n: int, torch: Any) -> Iterator[None]:
                 torch.set_num_threads(before)
 
 
-def time_interleaved(fns: dict[str, Callable[[], object]], rounds: int
+def time_interleaved(fns: Mapping[str, Callable[[], object]], rounds: int
                      ) -> dict[str, dict[str, float]]:
     """Median, min and max seconds per call of each function.
 
@@ -252,7 +252,7 @@ def run_case(shape: mt.Shape, dtype: str, n_threads: int, backward: bool,
            else mt.forward_methods(shape, a, torch=torch, extra=extra))
     fns["gemm"] = mt.gemm_method(shape, dtype, backward=backward)
     with threads(n_threads, torch):
-        stats = time_interleaved(fns, rounds)
+        stats: dict[str, dict[str, Any]] = time_interleaved(fns, rounds)
         plan = mt.default_plan(shape, a["x"], backward=backward)
     ref_torch = stats.get("torch", {}).get("median")
     ref_cs231n = stats["cs231n"]["median"]

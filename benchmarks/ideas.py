@@ -42,6 +42,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -92,8 +93,7 @@ def gemm_blocks(rounds: int, quick: bool) -> list[dict[str, Any]]:
                             np.matmul(w2, cols[:, p:p + B], out=out[:, p:p + B])
 
                     stats = hs.time_interleaved(
-                        {"one call": lambda w2=w2, cols=cols, out=out:
-                            np.matmul(w2, cols, out=out),
+                        {"one call": partial(np.matmul, w2, cols, out=out),
                          "blocks": blocks}, rounds)
                     rows.append({"F": F, "K": K, "P": P, "block": B,
                                  "deep": K >= _base.BLOCKED_DEPTH,
@@ -125,8 +125,8 @@ def _forward_case(name: str, torch: Any, rounds: int) -> dict[str, Any]:
     with hs.threads(2, torch):
         stats = hs.time_interleaved(fns, rounds)
     ref = "torch" if torch is not None else "no blocks"
-    row = {"layer": name, "vs": ref, "ratios": ratios(stats, ref),
-           "ms": {k: v["median"] * 1e3 for k, v in stats.items()}}
+    row: dict[str, Any] = {"layer": name, "vs": ref, "ratios": ratios(stats, ref),
+                           "ms": {k: v["median"] * 1e3 for k, v in stats.items()}}
     print(f"forward {name:11s} " + ", ".join(
         f"{k} {v:.2f}" for k, v in row["ratios"].items()) + f" (of {ref})")
     return row
@@ -183,12 +183,13 @@ def winograd_rule(rounds: int) -> list[dict[str, Any]]:
                     return f(*args, padding=1, groups=gr)
             return call
 
-        fns = {"forward without": without(conv2d, x, w),
-               "forward winograd": lambda x=x, w=w, gr=groups: _conv._forward(
-                   x, w, padding=1, groups=gr, strategy="winograd"),
-               "backward without": without(conv2d_backward, dout, x, w),
-               "backward winograd": lambda x=x, w=w, d=dout, gr=groups: _conv._backward(
-                   d, x, w, padding=1, groups=gr, strategy="winograd")}
+        fns: dict[str, Callable[[], object]] = {
+            "forward without": without(conv2d, x, w),
+            "forward winograd": partial(_conv._forward, x, w, padding=1, groups=groups,
+                                        strategy="winograd"),
+            "backward without": without(conv2d_backward, dout, x, w),
+            "backward winograd": partial(_conv._backward, dout, x, w, padding=1,
+                                         groups=groups, strategy="winograd")}
         with hs.threads(2, None):
             stats = hs.time_interleaved(fns, rounds)
         r = {k: v["median"] for k, v in stats.items()}

@@ -7,6 +7,8 @@ dilated layer.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 F32 = np.float32
@@ -26,7 +28,16 @@ LAYERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]] =
 }
 
 
-def options(name: str) -> dict[str, int]:
+class Options(TypedDict):
+    """``conv2d``'s keyword arguments that set a layer's geometry."""
+
+    stride: int
+    padding: int
+    groups: int
+    dilation: int
+
+
+def options(name: str) -> Options:
     """``conv2d``'s keyword arguments for layer ``name``: stride, padding, groups, dilation."""
     _, _, s, p, g, d = LAYERS[name]
     return {"stride": s, "padding": p, "groups": g, "dilation": d}

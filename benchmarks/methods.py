@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,7 @@ def parse_shape(text: str) -> Shape:
     w = tuple(int(v) for v in parts[1].split(","))
     if len(x) != 4 or len(w) != 4:
         raise ValueError(f"x and w need 4 sizes each, got {text!r}")
-    return Shape(f"custom {text}", x, w, int(parts[2]), int(parts[3]))  # type: ignore[arg-type]
+    return Shape(f"custom {text}", x, w, int(parts[2]), int(parts[3]))
 
 
 def arrays(shape: Shape, dtype: Any, key: int = 0) -> dict[str, np.ndarray]:
@@ -106,7 +107,7 @@ def tensordot_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
 def einsum_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
                    pad: int) -> np.ndarray:
     v = _windows(x, w.shape[2], w.shape[3], stride, pad)
-    out = np.einsum("nchwij,fcij->nfhw", v, w, optimize=True)
+    out: np.ndarray = np.einsum("nchwij,fcij->nfhw", v, w, optimize=True)
     out += b[:, None, None]
     return out
 
@@ -142,8 +143,7 @@ def forward_methods(shape: Shape, a: dict[str, np.ndarray], *,
         "default": lambda: _conv.conv2d(x, w, b, stride=s, padding=p),
     }
     for name in strategies(shape, x):
-        m[name] = (lambda name=name: _conv._forward(
-            x, w, b, stride=s, padding=p, strategy=name))
+        m[name] = partial(_conv._forward, x, w, b, stride=s, padding=p, strategy=name)
     if extra:
         m["tensordot"] = lambda: tensordot_forward(x, w, b, s, p)
         m["einsum"] = lambda: einsum_forward(x, w, b, s, p)
@@ -164,8 +164,8 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
     for name in strategies(shape, x):
         if name == "rows":  # its backward pass is im2col's
             continue
-        m[name] = (lambda name=name: _conv._backward(
-            dout, x, w, stride=s, padding=p, strategy=name))
+        m[name] = partial(_conv._backward, dout, x, w, stride=s, padding=p,
+                          strategy=name)
     if torch is not None:
         m["torch"] = torch_layer(torch, x, w, None, dout, stride=s, padding=p)["backward"]
     return m

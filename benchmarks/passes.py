@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -184,9 +186,10 @@ def col2im(rounds: int, quick: bool = False) -> dict[str, Any]:
             np.copyto(work, cols)  # add_columns uses its columns up
             _columns.add_columns(dxp, work, g, o)
 
-        fns = {"copy of the columns": lambda w=work, c=cols: np.copyto(w, c),
-               "per tap": lambda d=dxp, c=cols, g=g, o=o: per_tap(d, c, g, o),
-               "rows first": folded}
+        fns: dict[str, Callable[[], object]] = {
+            "copy of the columns": partial(np.copyto, work, cols),
+            "per tap": partial(per_tap, dxp, cols, g, o),
+            "rows first": folded}
         with hs.threads(1, None):
             stats = hs.time_interleaved(fns, rounds)
         ms = {key: v["median"] * 1e3 for key, v in stats.items()}
@@ -211,8 +214,9 @@ def col2im_layers(rounds: int) -> list[dict[str, Any]]:
             with mock.patch.object(im2col_strategy, "add_columns", per_tap):
                 return conv2d_backward(d, x, w, **o)
 
-        fns = {"per tap": baseline,
-               "rows first": lambda x=x, w=w, d=dout, o=opts: conv2d_backward(d, x, w, **o)}
+        fns: dict[str, Callable[[], object]] = {
+            "per tap": baseline,
+            "rows first": partial(conv2d_backward, dout, x, w, **opts)}
         with hs.threads(2, None):
             stats = hs.time_interleaved(fns, rounds)
         ratio = stats["rows first"]["median"] / stats["per tap"]["median"]

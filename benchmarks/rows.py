@@ -55,10 +55,10 @@ GRID: dict[str, tuple[tuple[int, ...], tuple[int, ...], int, int]] = {
 UNITS = (1, 2, 5, 10, 25)
 
 
-def _layers(quick: bool) -> dict[str, tuple[tuple[np.ndarray, ...], dict[str, Any]]]:
+def _layers(quick: bool) -> dict[str, tuple[tuple[np.ndarray, ...], Any]]:
     """Each layer's float32 ``x, w, b`` and ``conv2d`` options."""
     rng = np.random.default_rng(0)
-    out = {}
+    out: dict[str, tuple[tuple[np.ndarray, ...], Any]] = {}
     for name, (xs, ws, s, p) in GRID.items():
         out[name] = (tuple(rng.standard_normal(shape, dtype=np.float32)
                            for shape in (xs, ws, ws[:1])), {"stride": s, "padding": p})

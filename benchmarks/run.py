@@ -59,14 +59,14 @@ def run(shapes: list[mt.Shape], dtypes: list[str], thread_counts: list[int],
                 back = p == "backward"
                 names = list(mt.backward_methods(shape, a) if back
                              else mt.forward_methods(shape, a))
+                peaks = {m: measure(shape, "float32", back, m) for m in names}
                 row = {"shape": shape.name, "pass": p, "dtype": "float32",
-                       "peak_extra_bytes": {m: measure(shape, "float32", back, m)
-                                            for m in names}}
+                       "peak_extra_bytes": peaks}
                 mem.append(row)
                 if log:
                     log(f"memory {shape.name} {p}: " + ", ".join(
                         f"{k} {v / 2**20:.1f} MiB"
-                        for k, v in row["peak_extra_bytes"].items()))
+                        for k, v in peaks.items()))
     effect = settings.measure() if settings_check else None
     if log and effect:
         log("\n".join(settings.markdown(effect)))

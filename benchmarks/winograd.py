@@ -31,6 +31,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,13 @@ def _stages(layer: wc.Winograd, a: dict[str, np.ndarray], workers: int
 
     def by_chunks(transform: Callable[[np.ndarray, np.ndarray], None]) -> Callable[[], None]:
         return lambda: wc.run_chunks(
-            [lambda lo=lo: transform(x[lo:lo + per], v[:, :, lo * tiles:(lo + per) * tiles])
+            [partial(transform, x[lo:lo + per], v[:, :, lo * tiles:(lo + per) * tiles])
              for lo in starts], workers)
 
     def by_chunks_out(transform: Callable[..., None]) -> Callable[[], None]:
         return lambda: wc.run_chunks(
-            [lambda lo=lo: transform(mm[:, :, lo * tiles:(lo + per) * tiles], b,
-                                     out[lo:lo + per].transpose(1, 0, 2, 3))
+            [partial(transform, mm[:, :, lo * tiles:(lo + per) * tiles], b,
+                     out[lo:lo + per].transpose(1, 0, 2, 3))
              for lo in starts], workers)
 
     half = n * tiles // 2
@@ -101,7 +102,7 @@ def methods(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any,
     if torch is not None:
         fns["torch"] = mt.torch_layer(torch, x, w, b, None, padding=p)["forward"]
     for m in TILES:
-        fns[f"F{m}"] = lambda m=m: wc.conv2d(x, w, b, padding=p, m=m, workers=workers)
+        fns[f"F{m}"] = partial(wc.conv2d, x, w, b, padding=p, m=m, workers=workers)
         layer = wc.Winograd(m, x.shape, w.shape[0], p, x.dtype)
         for name, fn in _stages(layer, a, workers).items():
             fns[f"F{m} {name}"] = fn
@@ -116,7 +117,8 @@ def errors(shape: mt.Shape, a: dict[str, np.ndarray], torch: Any) -> dict[str, f
     outs = {"im2col": im2col_gemm(x, w, b, padding=p)}
     outs.update({f"F{m}": wc.conv2d(x, w, b, padding=p, m=m) for m in TILES})
     if torch is not None:
-        outs["torch"] = mt.torch_layer(torch, x, w, b, None, padding=p)["forward"]().numpy()
+        result: Any = mt.torch_layer(torch, x, w, b, None, padding=p)["forward"]()
+        outs["torch"] = result.numpy()
     scale = float(np.abs(ref).max())
     return {k: float(np.abs(v - ref).max()) / scale for k, v in outs.items()}
 
@@ -134,7 +136,8 @@ def measure(batch: int | None = None, rounds: int = 9,
             shape = shape.scaled(batch)
         a = mt.arrays(shape, "float32")
         with hs.threads(THREADS, torch):
-            stats = hs.time_interleaved(methods(shape, a, torch), rounds)
+            stats: dict[str, dict[str, Any]] = hs.time_interleaved(
+                methods(shape, a, torch), rounds)
             err = errors(shape, a, torch)
         ref_torch = stats.get("torch", {}).get("median")
         for s in stats.values():

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, partial
 from math import ceil, gcd, lcm
 
 import numpy as np
@@ -90,7 +90,7 @@ def matrices(m: int, r: int = 3, points: tuple[Fraction, ...] | None = None
 
 def _split(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``arr`` reshaped without a copy (an error where that is impossible)."""
-    view = arr.view()
+    view: np.ndarray = arr.view()
     view.shape = shape
     return view
 
@@ -172,7 +172,7 @@ class Winograd:
             hi = min(lo + cut, f)
             np.matmul(gg, w[lo:hi].reshape((hi - lo) * c, 9).T,
                       out=_split(u, (self.a**2, f * c))[:, lo * c:hi * c])
-        run_chunks([lambda lo=lo: share(lo) for lo in range(0, f, cut)], workers)
+        run_chunks([partial(share, lo) for lo in range(0, f, cut)], workers)
         return u
 
     def input_transform(self, x: np.ndarray, out: np.ndarray) -> None:
@@ -274,7 +274,13 @@ def run_chunks(tasks: list[Callable[[], object]], workers: int) -> None:
     to one thread meanwhile (by the package's own worker pool, so that
     ``im2col.conv2d`` in the same process keeps its default plan)."""
     shares = [tasks[k::workers] for k in range(min(workers, len(tasks)))]
-    _threads.run([lambda share=share: [t() for t in share] for share in shares])
+    _threads.run([partial(_in_turn, share) for share in shares])
+
+
+def _in_turn(tasks: list[Callable[[], object]]) -> None:
+    """Call ``tasks`` one after another."""
+    for t in tasks:
+        t()
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
@@ -311,6 +317,6 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
         untransform(mm, b, out[lo:hi].transpose(1, 0, 2, 3))
 
     n = x.shape[0]
-    run_chunks([lambda lo=lo: chunk(lo, min(lo + per, n)) for lo in range(0, n, per)],
+    run_chunks([partial(chunk, lo, min(lo + per, n)) for lo in range(0, n, per)],
                workers)
     return out
