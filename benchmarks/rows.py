@@ -17,6 +17,14 @@ interleaved in one process, forward pass:
   (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._plan``).
 - ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
   over the default plan: the evidence for ``Rows.target_bytes``.
+- ``kernel_rows``: an idea not shipped, one GEMM per *kernel* row. With
+  the strip of each image laid out ``(C, kw, Hp, ow)`` (``Hp`` padded
+  rows), kernel row ``i``'s columns for every output row at once are one
+  BLAS matrix ``(C*kw, oh*ow)`` whose rows lie ``Hp*ow`` apart, starting
+  at strip row ``i*dh`` (stride 1 along the height). So the forward pass
+  is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)``, summed, on a copy
+  ``kh`` times smaller than im2col's columns. Against im2col's copy and
+  GEMM: the stages of one unit on one thread, and the whole batch on two.
 
 Results go to ``benchmarks/results/rows.json``; ``--quick`` runs fewer
 rounds and layers and writes nothing.
@@ -36,7 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks import harness as hs
 from benchmarks.layers import arrays, options
-from im2col import _conv, conv2d
+from im2col import _conv, _threads, _view, conv2d
 from im2col._layer import layer_of
 from im2col._plan import plan
 from im2col._strategies import _base
@@ -155,6 +163,93 @@ def units(rounds: int) -> dict[str, float]:
     return {"default images": images, **res}
 
 
+#: The layers of :func:`kernel_rows` (``benchmarks.layers``, one group each), images per unit.
+KERNEL_ROWS = {"S1": 10, "S3": 2, "5x5": 4, "dilation 2": 4}
+
+
+def _by_kernel_rows(wk: np.ndarray, kcols: list[np.ndarray], out: np.ndarray,
+                    tmp: np.ndarray) -> None:
+    """``out = sum_i wk[i] @ kcols[i]``, one GEMM per kernel row."""
+    np.matmul(wk[0], kcols[0], out=out)
+    for i in range(1, len(kcols)):
+        np.matmul(wk[i], kcols[i], out=tmp)
+        np.add(out, tmp, out=out)
+
+
+def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
+                 ) -> tuple[dict[str, Callable[[], object]], np.ndarray]:
+    """The two stages of each method on one unit ``x`` (own buffers), and their output."""
+    n = x.shape[0]
+    g = layer_of(x, w, **opts).g
+    (kh, kw), (dh, dw), (oh, ow) = g.kernel, g.dilation, g.out
+    C, F, hp = g.C, w.shape[0], g.padded[0]
+    (top, bottom), (left, right) = g.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    win = _view.windows(xp, g.kernel, g.stride, g.dilation)  # (C, kh, kw, n, oh, ow)
+    cols = np.empty((n, C, kh, kw, oh, ow), x.dtype)
+    out = np.empty((n, F, oh * ow), x.dtype)
+    strip = np.empty((n, C, kw, hp, ow), x.dtype)
+    swin = _view.windows(xp, (1, kw), (1, g.stride[1]), (1, dw))  # (C, 1, kw, n, hp, ow)
+    it, per_image = strip.itemsize, strip[0].size
+    # kernel row i: (n, C*kw, oh*ow), rows hp*ow apart, from strip row i*dh
+    kcols = [np.lib.stride_tricks.as_strided(
+        strip.reshape(-1)[i * dh * ow:], (n, C * kw, oh * ow),
+        (per_image * it, hp * ow * it, it), writeable=False) for i in range(kh)]
+    wk = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, F, C * kw)
+    return {"im2col: copy": partial(np.copyto, cols, win.transpose(3, 0, 1, 2, 4, 5)),
+            "im2col: GEMM": partial(np.matmul, w.reshape(F, -1),
+                                    cols.reshape(n, -1, oh * ow), out=out),
+            "kernel rows: copy": partial(np.copyto, strip, swin[:, 0].transpose(2, 0, 1, 3, 4)),
+            "kernel rows: GEMMs": partial(_by_kernel_rows, wk, kcols, out,
+                                          np.empty_like(out))}, out
+
+
+def _in_turn(stages: list[Callable[[], object]], times: int) -> None:
+    """Call ``stages`` in order, ``times`` times."""
+    for _ in range(times):
+        for f in stages:
+            f()
+
+
+def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
+    """im2col against one GEMM per kernel row, forward: stages and two threads.
+
+    The stages of one unit on one thread, in ms per image; then the whole
+    batch on two threads (BLAS on one), each making half the units on
+    buffers of its own, so that the copies compete for memory as the
+    package's workers' do.
+    """
+    rows = []
+    for name, n in list(KERNEL_ROWS.items())[: 1 if quick else None]:
+        x, w, _ = arrays(name)
+        opts = options(name)
+        fns, out = _unit_stages(x[:n], w, opts)
+        with hs.threads(1, None):
+            med = hs.time_interleaved(fns, rounds)
+        res = {k: v["median"] * 1e3 / n for k, v in med.items()}
+        outs = []
+        for method in ("im2col", "kernel rows"):
+            for k, f in fns.items():
+                if k.startswith(method):
+                    f()
+            outs.append(out.copy())
+        same = bool(np.allclose(outs[0], outs[1], rtol=1e-4, atol=1e-3))
+        units = max(1, x.shape[0] // (2 * n))  # per thread
+        pair = [_unit_stages(x[k * n : (k + 1) * n], w, opts)[0] for k in range(2)]
+        both = {method: partial(_threads.run, [
+            partial(_in_turn, [f for k, f in p.items() if k.startswith(method)], units)
+            for p in pair]) for method in ("im2col", "kernel rows")}
+        with hs.threads(2, None):
+            two = hs.time_interleaved(both, rounds)
+        ratio = two["kernel rows"]["median"] / two["im2col"]["median"]
+        rows.append({"layer": name, "images": n, "ms per image": res, "same": same,
+                     "kernel rows / im2col, two threads": ratio})
+        print(f"{name}, {n} images, one thread, ms per image: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in res.items()) + f"; same output: {same}; "
+            f"two threads, kernel rows / im2col {ratio:.2f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -165,6 +260,7 @@ def main() -> None:
         "stages": stages(rounds),
         "rule": rule(rounds, args.quick),
         "units": units(rounds),
+        "kernel_rows": kernel_rows(rounds, args.quick),
     }
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")

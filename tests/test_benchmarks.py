@@ -174,3 +174,21 @@ def test_rows_benchmark_runs_quick() -> None:
     assert all(r["rows / im2col, one worker"] > 0 for r in rule)
     units = rows.units(rounds=1)
     assert set(units) == {"default images", *(f"{k} images" for k in rows.UNITS)}
+
+
+def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.rows.kernel_rows``: one GEMM per kernel row gives im2col's output.
+
+    With a dilated layer, where the kernel rows' matrices start ``dh`` strip
+    rows apart, and a 5x5 one, on one image each.
+    """
+    from benchmarks import rows
+
+    monkeypatch.setattr(rows, "KERNEL_ROWS", {"dilation 2": 1, "5x5": 1})
+    res = rows.kernel_rows(rounds=1, quick=False)
+    assert [r["layer"] for r in res] == ["dilation 2", "5x5"]
+    assert all(r["same"] for r in res)
+    assert all(set(r["ms per image"]) == {"im2col: copy", "im2col: GEMM",
+                                          "kernel rows: copy", "kernel rows: GEMMs"}
+               for r in res)
+    assert all(r["kernel rows / im2col, two threads"] > 0 for r in res)
