@@ -22,7 +22,7 @@ interleaved in one process, forward pass:
   rows), kernel row ``i``'s columns for every output row at once are one
   BLAS matrix ``(C*kw, oh*ow)`` whose rows lie ``Hp*ow`` apart, starting
   at strip row ``i*dh`` (stride 1 along the height). So the forward pass
-  is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)``, summed, on a copy
+  is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)`` (per group), summed, on a copy
   ``kh`` times smaller than im2col's columns. Against im2col's copy and
   GEMM: the stages of one unit on one thread, and the whole batch on two.
 
@@ -163,8 +163,8 @@ def units(rounds: int) -> dict[str, float]:
     return {"default images": images, **res}
 
 
-#: The layers of :func:`kernel_rows` (``benchmarks.layers``, one group each), images per unit.
-KERNEL_ROWS = {"S1": 10, "S3": 2, "5x5": 4, "dilation 2": 4}
+#: The layers of :func:`kernel_rows` (``benchmarks.layers``), images per unit.
+KERNEL_ROWS = {"S1": 10, "S3": 2, "5x5": 4, "4 groups": 4, "dilation 2": 4}
 
 
 def _by_kernel_rows(wk: np.ndarray, kcols: list[np.ndarray], out: np.ndarray,
@@ -179,10 +179,11 @@ def _by_kernel_rows(wk: np.ndarray, kcols: list[np.ndarray], out: np.ndarray,
 def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
                  ) -> tuple[dict[str, Callable[[], object]], np.ndarray]:
     """The two stages of each method on one unit ``x`` (own buffers), and their output."""
-    n = x.shape[0]
+    n, G = x.shape[0], opts["groups"]
     g = layer_of(x, w, **opts).g
     (kh, kw), (dh, dw), (oh, ow) = g.kernel, g.dilation, g.out
     C, F, hp = g.C, w.shape[0], g.padded[0]
+    Cg, Fg = C // G, F // G
     (top, bottom), (left, right) = g.padding
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     win = _view.windows(xp, g.kernel, g.stride, g.dilation)  # (C, kh, kw, n, oh, ow)
@@ -191,17 +192,20 @@ def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
     strip = np.empty((n, C, kw, hp, ow), x.dtype)
     swin = _view.windows(xp, (1, kw), (1, g.stride[1]), (1, dw))  # (C, 1, kw, n, hp, ow)
     it, per_image = strip.itemsize, strip[0].size
-    # kernel row i: (n, C*kw, oh*ow), rows hp*ow apart, from strip row i*dh
+    # kernel row i, per group: (n, G, Cg*kw, oh*ow), rows hp*ow apart, from strip row i*dh
     kcols = [np.lib.stride_tricks.as_strided(
-        strip.reshape(-1)[i * dh * ow:], (n, C * kw, oh * ow),
-        (per_image * it, hp * ow * it, it), writeable=False) for i in range(kh)]
-    wk = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, F, C * kw)
+        strip.reshape(-1)[i * dh * ow:], (n, G, Cg * kw, oh * ow),
+        (per_image * it, Cg * kw * hp * ow * it, hp * ow * it, it), writeable=False)
+        for i in range(kh)]
+    wk = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, G, Fg, Cg * kw)
     return {"im2col: copy": partial(np.copyto, cols, win.transpose(3, 0, 1, 2, 4, 5)),
-            "im2col: GEMM": partial(np.matmul, w.reshape(F, -1),
-                                    cols.reshape(n, -1, oh * ow), out=out),
+            "im2col: GEMM": partial(np.matmul, w.reshape(G, Fg, -1),
+                                    cols.reshape(n, G, -1, oh * ow),
+                                    out=out.reshape(n, G, Fg, -1)),
             "kernel rows: copy": partial(np.copyto, strip, swin[:, 0].transpose(2, 0, 1, 3, 4)),
-            "kernel rows: GEMMs": partial(_by_kernel_rows, wk, kcols, out,
-                                          np.empty_like(out))}, out
+            "kernel rows: GEMMs": partial(_by_kernel_rows, wk, kcols,
+                                          out.reshape(n, G, Fg, -1),
+                                          np.empty((n, G, Fg, oh * ow), x.dtype))}, out
 
 
 def _in_turn(stages: list[Callable[[], object]], times: int) -> None:

@@ -180,13 +180,13 @@ def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPa
     """``benchmarks.rows.kernel_rows``: one GEMM per kernel row gives im2col's output.
 
     With a dilated layer, where the kernel rows' matrices start ``dh`` strip
-    rows apart, and a 5x5 one, on one image each.
+    rows apart, and a 4-group one, on one image each.
     """
     from benchmarks import rows
 
-    monkeypatch.setattr(rows, "KERNEL_ROWS", {"dilation 2": 1, "5x5": 1})
+    monkeypatch.setattr(rows, "KERNEL_ROWS", {"dilation 2": 1, "4 groups": 1})
     res = rows.kernel_rows(rounds=1, quick=False)
-    assert [r["layer"] for r in res] == ["dilation 2", "5x5"]
+    assert [r["layer"] for r in res] == ["dilation 2", "4 groups"]
     assert all(r["same"] for r in res)
     assert all(set(r["ms per image"]) == {"im2col: copy", "im2col: GEMM",
                                           "kernel rows: copy", "kernel rows: GEMMs"}
