@@ -1,10 +1,10 @@
-"""The ``rows`` strategy for first layers, measured: ``python -m benchmarks.rows``.
+"""The ``rows`` and ``kernel_rows`` strategies, measured: ``python -m benchmarks.rows``.
 
 ``rows`` copies, for every padded input row, its ``C*kw`` windows of one
 kernel row into a strip; each output row's columns are then a view of
 ``kh`` consecutive strip rows, multiplied by one GEMM per output row
-(``_strategies/rows.py``). Three measurements, medians of calls
-interleaved in one process, forward pass:
+(``_strategies/rows.py``). Medians of calls interleaved in one process,
+forward pass:
 
 - ``stages``: S1 (C = 3, 7x7, 32 filters), one unit of images on one
   thread, in ms: the copy into im2col's columns and its GEMM, against
@@ -17,14 +17,21 @@ interleaved in one process, forward pass:
   (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._plan``).
 - ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
   over the default plan: the evidence for ``Rows.target_bytes``.
-- ``kernel_rows``: an idea not shipped, one GEMM per *kernel* row. With
-  the strip of each image laid out ``(C, kw, Hp, ow)`` (``Hp`` padded
+- ``kernel_rows``: the idea of ``_strategies/kernel_rows.py``, one GEMM
+  per *kernel* row. With the strip of each image laid out ``(C, kw, Hp, ow)`` (``Hp`` padded
   rows), kernel row ``i``'s columns for every output row at once are one
   BLAS matrix ``(C*kw, oh*ow)`` whose rows lie ``Hp*ow`` apart, starting
   at strip row ``i*dh`` (stride 1 along the height). So the forward pass
-  is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)`` (per group), summed, on a copy
-  ``kh`` times smaller than im2col's columns. Against im2col's copy and
+  is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)`` (per group), summed, on a
+  copy ``kh`` times smaller than im2col's columns. Against im2col's copy and
   GEMM: the stages of one unit on one thread, and the whole batch on two.
+- ``kernel_rule``: as ``rule``, ``kernel_rows`` over ``im2col`` (both
+  forced) where it applies, with each product's depth ``C/groups*kw``
+  (``KERNEL_ROWS_DEPTH`` in ``im2col._plan``).
+
+The kernel rows' parts carry the label of the machine they ran on:
+``--only kernel_rows kernel_rule`` runs them alone and keeps the other
+parts of the last results.
 
 Results go to ``benchmarks/results/rows.json``; ``--quick`` runs fewer
 rounds and layers and writes nothing.
@@ -47,7 +54,7 @@ from benchmarks.layers import arrays, options
 from im2col import _conv, _threads, _view, conv2d
 from im2col._layer import layer_of
 from im2col._plan import plan
-from im2col._strategies import _base
+from im2col._strategies import STRATEGIES, _base
 
 RESULTS = Path(__file__).parent / "results" / "rows.json"
 #: name: (x shape, w shape, stride, padding), beside ``benchmarks.layers``'
@@ -70,39 +77,48 @@ def _layers(quick: bool) -> dict[str, tuple[tuple[np.ndarray, ...], Any]]:
     for name, (xs, ws, s, p) in GRID.items():
         out[name] = (tuple(rng.standard_normal(shape, dtype=np.float32)
                            for shape in (xs, ws, ws[:1])), {"stride": s, "padding": p})
-    for name in ("S1", "S2", "stem 7x7/2", "5x5", "4 groups"):
+    for name in ("S1", "S2", "S3", "stem 7x7/2", "5x5", "4 groups", "dilation 2"):
         out[name] = (arrays(name), options(name))
     if quick:
         return {k: out[k] for k in ("S1", "3x3, 32 filters")}
     return out
 
 
-def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int) -> bool:
+def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int,
+           strategy: str = "rows") -> bool:
     layer = layer_of(x, w, dilation=opts.get("dilation", 1), groups=opts.get("groups", 1),
                      stride=opts["stride"], padding=opts["padding"])
-    return plan(layer, x, None, backward=False, workers=workers).strategy == "rows"
+    return plan(layer, x, None, backward=False, workers=workers).strategy == strategy
 
 
-def rule(rounds: int, quick: bool) -> list[dict[str, Any]]:
-    """``rows`` / ``im2col`` per layer, dtype and thread setting."""
+def rule(rounds: int, quick: bool, strategy: str = "rows") -> list[dict[str, Any]]:
+    """``strategy`` / ``im2col`` per layer, dtype and thread setting."""
     rows = []
     for name, (arrs, opts) in _layers(quick).items():
+        layer = layer_of(arrs[0], arrs[1], dilation=opts.get("dilation", 1),
+                         groups=opts.get("groups", 1), stride=opts["stride"],
+                         padding=opts["padding"])
+        if STRATEGIES[strategy].unfit(layer, arrs[0]) is not None:
+            continue
         for dtype in (np.float32, np.float64):
             x, w, b = (a.astype(dtype) for a in arrs)
             row: dict[str, Any] = {"layer": name, "dtype": np.dtype(dtype).name,
                                    "filters per group": w.shape[0] // opts.get("groups", 1),
-                                   "kernel": list(w.shape[2:])}
+                                   "kernel": list(w.shape[2:]),
+                                   "depth": w.shape[1] * w.shape[3]}
             for setting, workers, blas in (("two workers", 2, 1), ("one worker", 1, 2)):
                 with threadpool_limits(blas):
                     med = hs.time_interleaved(
                         {s: partial(_conv._forward, x, w, b, strategy=s, workers=workers,
-                                    **opts) for s in ("rows", "im2col")}, rounds)
-                    row[f"picked, {setting}"] = _picks(x, w, opts, workers)
-                row[f"rows / im2col, {setting}"] = med["rows"]["median"] / med["im2col"]["median"]
-            print(f"{name:26s} {row['dtype']}: rows / im2col, two workers "
-                  f"{row['rows / im2col, two workers']:.2f} (picked: "
+                                    **opts) for s in (strategy, "im2col")}, rounds)
+                    row[f"picked, {setting}"] = _picks(x, w, opts, workers, strategy)
+                row[f"{strategy} / im2col, {setting}"] = (med[strategy]["median"]
+                                                          / med["im2col"]["median"])
+            print(f"{name:26s} {row['dtype']}: {strategy} / im2col, two workers "
+                  f"{row[f'{strategy} / im2col, two workers']:.2f} (picked: "
                   f"{row['picked, two workers']}), one worker "
-                  f"{row['rows / im2col, one worker']:.2f} (picked: {row['picked, one worker']})")
+                  f"{row[f'{strategy} / im2col, one worker']:.2f} "
+                  f"(picked: {row['picked, one worker']})")
             rows.append(row)
     return rows
 
@@ -254,18 +270,35 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> None:
+#: The parts of a run; the kernel rows' carry the label of the machine they ran on.
+PARTS = ("stages", "rule", "units", "kernel_rows", "kernel_rule")
+
+
+def part(name: str, rounds: int, quick: bool) -> Any:
+    """Run one of :data:`PARTS`."""
+    if name == "stages":
+        return stages(rounds)
+    if name == "rule":
+        return rule(rounds, quick)
+    if name == "units":
+        return units(rounds)
+    label = hs.machine_label(hs.machine(), 2)
+    if name == "kernel_rows":
+        return {"machine": label, "layers": kernel_rows(rounds, quick)}
+    return {"machine": label, "layers": rule(rounds, quick, "kernel_rows")}
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--only", nargs="+", choices=PARTS,
+                        help="run these parts and keep the others of the last results")
+    args = parser.parse_args(argv)
     rounds = 3 if args.quick else 11
-    result = {
-        "machine": hs.machine_label(hs.machine(), 2),
-        "stages": stages(rounds),
-        "rule": rule(rounds, args.quick),
-        "units": units(rounds),
-        "kernel_rows": kernel_rows(rounds, args.quick),
-    }
+    result = ({"machine": hs.machine_label(hs.machine(), 2)} if args.only is None
+              else json.loads(RESULTS.read_text()))
+    for name in args.only or PARTS:
+        result[name] = part(name, rounds, args.quick)
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from benchmarks import ALL_SETTINGS, settings
 
@@ -192,3 +194,19 @@ def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPa
                                           "kernel rows: copy", "kernel rows: GEMMs"}
                for r in res)
     assert all(r["kernel rows / im2col, two threads"] > 0 for r in res)
+
+
+def test_rows_benchmark_runs_some_parts_and_keeps_the_others(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """``--only`` replaces the parts it names in the last results and keeps the rest."""
+    import json
+
+    from benchmarks import rows
+
+    results = tmp_path / "rows.json"
+    results.write_text(json.dumps({"machine": "before", "stages": 1, "kernel_rule": 2}))
+    monkeypatch.setattr(rows, "RESULTS", results)
+    monkeypatch.setattr(rows, "part", lambda name, rounds, quick: f"new {name}")
+    rows.main(["--only", "kernel_rule"])
+    assert json.loads(results.read_text()) == {
+        "machine": "before", "stages": 1, "kernel_rule": "new kernel_rule"}

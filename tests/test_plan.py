@@ -69,11 +69,13 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     slots = batch + 1 if batch > 1 else 1             # and their sum
     if strategy == "matmul":                          # no copy of x at all
         return (slots * F * Cg if backward else 0) + dout_copy
-    if strategy in ("im2col", "rows", "full"):
+    if strategy in ("im2col", "rows", "kernel_rows", "full"):
         dw_product *= slots
     if strategy == "rows" and not backward:     # kw windows of every band row
         return padded + n * C * band * kw * g.ow + F * Cg * taps  # filters reordered
-    if strategy in ("im2col", "rows") or (strategy == "full" and not (
+    if strategy == "kernel_rows" and not backward:  # the same strip, a product
+        return padded + n * C * band * kw * g.ow + F * Cg * taps + F * pix
+    if strategy in ("im2col", "rows", "kernel_rows") or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy
     if strategy == "full":     # columns large enough for dout's, dout padded
@@ -111,7 +113,7 @@ def shared(strategy: str, ws: tuple[int, ...], *, backward: bool,
     """Elements of the arrays all workers share (the filters laid out);
     ``whole`` if units are whole images."""
     F, Cg, kh, kw = ws
-    if strategy == "shift" or (strategy == "rows" and not backward):
+    if strategy == "shift" or (strategy in ("rows", "kernel_rows") and not backward):
         return F * Cg * kh * kw
     if strategy == "winograd":   # the filters, and in the backward pass the sums
         return 16 * F * Cg * (2 if backward else 1)

@@ -46,6 +46,11 @@ def _inputs(x: np.ndarray, layout: str) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "NHWC", "reversed"])
 def test_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any, layout: str) -> None:
+    matches_loops("rows", xs, ws, opts, dtype, layout)
+
+
+def matches_loops(strategy: str, xs: Any, ws: Any, opts: Any, dtype: Any,
+                  layout: str) -> None:
     """Whole images, units of 1 and 2, bands of rows and two workers, against the loops."""
     x, w, b, _ = conv_arrays(xs, ws, dtype, **opts)
     x = _inputs(x, layout)
@@ -53,17 +58,17 @@ def test_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any, layout: str
                       b.astype(np.float64), **opts)
     layer = _layer(x, w, opts)
     rows = max(1, layer.g.out[0] // 3)  # a budget that cuts bands of rows
-    band = OVERHEAD + extra_bytes(layer, Plan("rows", 1, rows), x.itemsize,
+    band = OVERHEAD + extra_bytes(layer, Plan(strategy, 1, rows), x.itemsize,
                                   backward=False)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for images, budget, workers in ((None, None, 1), (1, None, 2), (2, None, 1),
                                     (None, band, 1)):
         for _ in range(2):  # the worker's views of its buffers, made and reused
-            got = _conv._forward(x, w, b, strategy="rows", images=images,
+            got = _conv._forward(x, w, b, strategy=strategy, images=images,
                                  max_memory=budget, workers=workers, **opts)
             assert got.dtype == dtype
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-    assert plan(layer, x, band, backward=False, strategy="rows").rows == rows
+    assert plan(layer, x, band, backward=False, strategy=strategy).rows == rows
 
 
 def test_rows_needs_consecutive_kernel_rows() -> None:

@@ -232,6 +232,13 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   [Can the columns be a view after all?](../strip/)), when BLAS runs on
 #   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
 #   both layouts, and the strip against the columns on a grid of layers).
+#   Third, elsewhere, a layer of stride 1 along the height whose products
+#   are deep enough copies the same windows into a strip laid out by
+#   channel and kernel column, so that each *kernel* row's columns for all
+#   output rows at once are one matrix, a view: `kh` products summed (the
+#   `kernel_rows` plan), on a copy `kh` times smaller than the columns and
+#   far less memory (printed below: its stages, and it against the
+#   columns, measured on the machine named there).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group. Alone, on one thread, it is no faster (printed below); on
 #   two workers it makes fewer calls, which counts (next item), so it is
@@ -319,6 +326,24 @@ print(f"S1, two workers, the strip with 1 to 25 images per unit / conv2d's "
       f"{u['default images']}: " + ", ".join(
           f"{k.split()[0]} {v:.2f}" for k, v in u.items() if k != "default images"))
 print(f"Measured on {strip['machine']}.")
+for r in strip["kernel_rows"]["layers"]:
+    assert r["same"]  # both give the same output
+    t = r["ms per image"]
+    print(f"{r['layer']}, one thread, ms per image: columns {t['im2col: copy']:.2f} "
+          f"to copy, {t['im2col: GEMM']:.2f} to multiply; one product per kernel "
+          f"row {t['kernel rows: copy']:.2f} to copy, {t['kernel rows: GEMMs']:.2f} "
+          f"to multiply; two threads: products per kernel row / columns "
+          f"{r['kernel rows / im2col, two threads']:.2f}")
+print("Products per kernel row / the columns, two workers, float32 and float64, "
+      "with the products' depth C/groups*kw (* where conv2d takes them):")
+kernel_rule = strip["kernel_rule"]["layers"]
+for r in kernel_rule:
+    if r["dtype"] == "float32":
+        pair = [q for q in kernel_rule if q["layer"] == r["layer"]]
+        print(f"  {r['layer']:26s} depth {r['depth']:3d}: " + " ".join(
+            f"{q['kernel_rows / im2col, two workers']:.2f}"
+            f"{'*' if q['picked, two workers'] else ''}" for q in pair))
+print(f"Products per kernel row measured on {strip['kernel_rule']['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
       f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
@@ -481,7 +506,10 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   [When does Winograd pay?](../winograd/)), `rows` (forward only: a strip
 #   of each input row's windows of one kernel row, one GEMM per output row
 #   on a view of it, see [Can the columns be a view after all?](../strip/);
-#   picked for tall kernels and few filters); all but `shift` and
+#   picked for tall kernels and few filters), `kernel_rows` (forward only:
+#   a strip by channel and kernel column, one GEMM per kernel row on a view
+#   of it; picked for products at least 96 deep where `rows` is not); all
+#   but `shift` and
 #   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from

@@ -51,7 +51,11 @@ def conv2d(
     rows tall with at most 64 filters per group (a first layer), when BLAS
     runs on one thread (under the workers), copies a strip of each input
     row's windows of one kernel row, about ``kh/sh`` times smaller than the
-    columns, and multiplies one output row at a time on a view of it.
+    columns, and multiplies one output row at a time on a view of it;
+    elsewhere, again when BLAS runs on one thread, with stride 1 along the
+    height and at least 96 channels per group times kernel columns, the
+    same windows laid out by channel and kernel column, and one product per
+    kernel row, summed.
 
     Parameters
     ----------

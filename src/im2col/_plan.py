@@ -61,6 +61,18 @@ WIDE_WASTE = 0.1
 ROWS_KERNEL = 7
 ROWS_FILTERS = 64
 
+#: Elsewhere the forward pass of a layer of stride 1 along the height uses
+#: ``kernel_rows`` (one GEMM per kernel row on a strip of the input,
+#: ``C/groups*kw`` deep) where that depth is at least this and BLAS runs on
+#: one thread. Its buffers (the strip and one product) are smaller than
+#: im2col's columns; on two workers, against im2col, the 4-group
+#: layer took 0.81-0.87x the time, the 5x5 one 0.93-1.02x, the dilated one
+#: 1.03-1.04x, S3 (forced) 0.87-0.96x, while products at most 48 deep took
+#: 1.10-2.03x; with one worker and BLAS on two threads, 0.60-2.49x, so it
+#: is not used there (``python -m benchmarks.rows``, ``kernel_rule``, in
+#: ``benchmarks/results`` with the machine it ran on).
+KERNEL_ROWS_DEPTH = 96
+
 
 #: The backward pass uses ``full`` only on outputs of at least this many
 #: pixels per image: on 10x10 to 14x14 outputs it took 0.80-1.00x the time
@@ -145,7 +157,9 @@ def plan(
     for the forward pass of a kernel at least :data:`ROWS_KERNEL` high and
     taller than the stride, with at most :data:`ROWS_FILTERS` filters per
     group and dilation 1 along the height, when BLAS runs on one thread,
-    ``rows``; for the backward pass of a stride-1 layer whose wide grid
+    ``rows``; for the forward pass of stride 1 along the height with
+    products at least :data:`KERNEL_ROWS_DEPTH` deep (``C/groups*kw``),
+    when BLAS runs on one thread, ``kernel_rows``; for the backward pass of a stride-1 layer whose wide grid
     wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
     ``im2col``; with as many images per unit as the strategy's
     ``target_bytes / workers`` of columns hold (at least one, and few enough
@@ -220,7 +234,7 @@ class _Search:
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
     def columns(self, workers: int) -> str:
-        """Return the column strategy: ``im2col_t``, ``rows``, ``wide`` or ``im2col``."""
+        """Return the column strategy: ``im2col_t``, ``rows``, ``kernel_rows``, ``wide`` or ``im2col``."""
         g = self.layer.g
         oh, ow = g.out
         if oh * ow < SMALL_IMAGE:
@@ -230,6 +244,10 @@ class _Search:
                 and STRATEGIES["rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)):
             return "rows"
+        if (not self.backward and self.layer.Cg * g.kernel[1] >= KERNEL_ROWS_DEPTH
+                and STRATEGIES["kernel_rows"].unfit(self.layer, self.x) is None
+                and _threads.single_blas(workers)):
+            return "kernel_rows"
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= WIDE_WASTE * ow):
             return "wide"

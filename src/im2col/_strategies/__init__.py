@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .full import FULL
 from .im2col import IM2COL
 from .im2col_t import IM2COL_T
+from .kernel_rows import KERNEL_ROWS
 from .matmul import MATMUL
 from .rows import ROWS
 from .shift import SHIFT
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 #: Every strategy by name, in the order the benchmarks show them.
 STRATEGIES: dict[str, Strategy] = {
-    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, ROWS, SHIFT, WIDE, FULL, WINOGRAD)
+    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, ROWS, KERNEL_ROWS, SHIFT, WIDE, FULL,
+                        WINOGRAD)
 }
 
 __all__ = ["STRATEGIES"]

@@ -1,0 +1,93 @@
+"""``kernel_rows``: one GEMM per kernel row on a strip of the input, in the
+forward pass of a layer of stride 1 along the height and deep products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from im2col import _conv
+from im2col._plan import KERNEL_ROWS_DEPTH, _Search
+from tests import reference as ref
+from tests.strategies import conv_arrays
+from tests.test_rows import _choice, _layer, matches_loops
+
+# (x shape, w shape, options): dilations (kernel rows more than one strip
+# row apart), a stride along the width, groups, uneven padding, a kernel as
+# tall as the input, one input row
+LAYERS: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
+    ((3, 3, 17, 15), (4, 3, 5, 5), {"padding": 2}),
+    ((2, 3, 19, 23), (5, 3, 3, 5), {"stride": (1, 3), "padding": (3, 1),
+                                    "dilation": (3, 1)}),
+    ((2, 4, 12, 16), (6, 2, 4, 3), {"dilation": 2, "groups": 2, "padding": "same"}),
+    ((2, 2, 7, 9), (3, 2, 7, 2), {}),
+    ((1, 1, 1, 6), (2, 1, 1, 3), {"stride": (1, 2)}),
+]
+
+
+@pytest.mark.parametrize(("xs", "ws", "opts"), LAYERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "NHWC", "reversed"])
+def test_kernel_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
+                                   layout: str) -> None:
+    matches_loops("kernel_rows", xs, ws, opts, dtype, layout)
+
+
+def test_kernel_rows_needs_stride_1_along_the_height() -> None:
+    x, w, b, _ = conv_arrays((2, 3, 12, 12), (4, 3, 3, 3))
+    with pytest.raises(ValueError, match="strategy 'kernel_rows' needs stride 1 "
+                       "along the height"):
+        _conv._forward(x, w, b, strategy="kernel_rows", stride=(2, 1))
+
+
+def test_kernel_rows_backward_is_im2col() -> None:
+    x, w, _, dout = conv_arrays((2, 8, 12, 12), (4, 8, 3, 3), padding=1, dilation=2)
+    got = _conv._backward(dout, x, w, strategy="kernel_rows", padding=1, dilation=2)
+    want = ref.conv2d_backward(dout, x, w, padding=1, dilation=2)
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_planner_takes_kernel_rows_for_deep_products(dtype: Any) -> None:
+    """Stride 1 along the height, ``C/groups*kw`` at least the bound, BLAS on one thread."""
+    deep = -(-KERNEL_ROWS_DEPTH // 5)  # channels of a 5x5 layer just deep enough
+    five = ((8, deep, 28, 28), (64, deep, 5, 5))
+    assert _choice(*five, dtype, padding=2) == "kernel_rows"
+    assert _choice((8, 128, 28, 28), (128, 32, 3, 3), dtype, padding=1,
+                   groups=4) == "kernel_rows"
+    assert _choice((8, 64, 28, 28), (64, 64, 3, 3), dtype, padding=2,
+                   dilation=2) == "kernel_rows"
+    assert _choice((8, 64, 28, 28), (64, 64, 3, 3), dtype, padding=1,
+                   stride=(1, 2)) == "kernel_rows"
+    assert _choice(*five, dtype, padding=2, backward=True) != "kernel_rows"
+    assert _choice((8, deep - 1, 28, 28), (64, deep - 1, 5, 5), dtype,
+                   padding=2) != "kernel_rows"
+    assert _choice(*five, dtype, padding=2, stride=(2, 1)) != "kernel_rows"
+    assert _choice((8, 64, 28, 28), (64, 64, 3, 3), dtype, padding=1) == "winograd"
+    assert _choice((50, 3, 32, 32), (32, 3, 7, 7), dtype, padding=3) == "rows"
+    assert _choice((8, deep, 12, 12), (64, deep, 5, 5), dtype) != "kernel_rows"  # im2col_t's
+    with threadpool_limits(1, user_api="blas"):
+        assert _choice(*five, dtype, padding=2, workers=1) == "kernel_rows"
+    with threadpool_limits(2, user_api="blas"):
+        assert _choice(*five, dtype, padding=2, workers=1) != "kernel_rows"
+
+
+@pytest.mark.parametrize(("xs", "ws", "opts"), [
+    ((32, 32, 28, 28), (64, 32, 5, 5), {"padding": 2}),
+    ((32, 128, 28, 28), (128, 32, 3, 3), {"padding": 1, "groups": 4}),
+    ((32, 64, 28, 28), (64, 64, 3, 3), {"padding": 2, "dilation": 2}),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_its_buffers_are_smaller_than_the_columns(xs: Any, ws: Any, opts: Any,
+                                                  dtype: Any) -> None:
+    """The benchmark's 5x5, 4-group and dilated layers, on two workers: units
+    of as many images as im2col's, and fewer bytes."""
+    x, w = np.zeros(xs, dtype), np.zeros(ws, dtype)
+    search = _Search(_layer(x, w, opts), x, None, False, True)
+    kernel_rows, im2col = (search.first_plan(s, 2) for s in ("kernel_rows", "im2col"))
+    assert kernel_rows.images == im2col.images
+    assert search.cost(kernel_rows) < search.cost(im2col)
