@@ -291,8 +291,9 @@ def part(name: str, rounds: int, quick: bool) -> Any:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="+", choices=PARTS,
-                        help="run these parts and keep the others of the last results")
+    parser.add_argument("--only", nargs="+", choices=PARTS[3:],
+                        help="run these parts (each labelled with its machine) and keep "
+                             "the others of the last results")
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else 11
     result = ({"machine": hs.machine_label(hs.machine(), 2)} if args.only is None

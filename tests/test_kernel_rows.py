@@ -53,7 +53,7 @@ def test_kernel_rows_backward_is_im2col() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_planner_takes_kernel_rows_for_deep_products(dtype: Any) -> None:
-    """Stride 1 along the height, ``C/groups*kw`` at least the bound, BLAS on one thread."""
+    """Stride 1 along the height, ``C/groups*kw`` at least the bound, buffers no larger."""
     deep = -(-KERNEL_ROWS_DEPTH // 5)  # channels of a 5x5 layer just deep enough
     five = ((8, deep, 28, 28), (64, deep, 5, 5))
     assert _choice(*five, dtype, padding=2) == "kernel_rows"
@@ -70,10 +70,13 @@ def test_the_planner_takes_kernel_rows_for_deep_products(dtype: Any) -> None:
     assert _choice((8, 64, 28, 28), (64, 64, 3, 3), dtype, padding=1) == "winograd"
     assert _choice((50, 3, 32, 32), (32, 3, 7, 7), dtype, padding=3) == "rows"
     assert _choice((8, deep, 12, 12), (64, deep, 5, 5), dtype) != "kernel_rows"  # im2col_t's
-    with threadpool_limits(1, user_api="blas"):
-        assert _choice(*five, dtype, padding=2, workers=1) == "kernel_rows"
-    with threadpool_limits(2, user_api="blas"):
-        assert _choice(*five, dtype, padding=2, workers=1) != "kernel_rows"
+    for blas in (1, 2):  # one worker, BLAS on one thread or two
+        with threadpool_limits(blas, user_api="blas"):
+            assert _choice(*five, dtype, padding=2, workers=1) == "kernel_rows"
+    # one kernel row: the strip is the columns, and the product more memory
+    assert _choice((8, 64, 28, 28), (64, 64, 1, 3), dtype, padding=(0, 1)) == "im2col"
+    # many filters on few kernel rows: the product outweighs the smaller strip
+    assert _choice((8, 48, 28, 28), (512, 48, 2, 2), dtype) == "im2col"
 
 
 @pytest.mark.parametrize(("xs", "ws", "opts"), [

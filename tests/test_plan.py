@@ -74,7 +74,7 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     if strategy == "rows" and not backward:     # kw windows of every band row
         return padded + n * C * band * kw * g.ow + F * Cg * taps  # filters reordered
     if strategy == "kernel_rows" and not backward:  # the same strip, a product
-        return padded + n * C * band * kw * g.ow + F * Cg * taps + F * pix
+        return padded + n * C * band * kw * g.ow + F * Cg * taps + (F * pix if kh > 1 else 0)
     if strategy in ("im2col", "rows", "kernel_rows") or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy

@@ -193,7 +193,9 @@ rows = ["| layer | forward / PyTorch | with pixel blocks | every deep GEMM in bl
         "| backward / PyTorch |", "| --- | --- | --- | --- | --- |"]
 rows += [f"| {k} | {v['no blocks']:.2f} | {v['blocks']:.2f} "
          f"| {v['every deep GEMM in blocks']:.2f} | {bwd[k]:.2f} |" for k, v in fwd.items()]
-display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)))
+display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)
+                 + "\n\nThese runs predate the `kernel_rows` plan (below): their "
+                 "5x5, 4-group and dilated forward passes are im2col's."))
 
 # %% [markdown]
 # **The GEMM is most of it.** Where a layer is far behind, so are its bare
@@ -232,13 +234,15 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   [Can the columns be a view after all?](../strip/)), when BLAS runs on
 #   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
 #   both layouts, and the strip against the columns on a grid of layers).
-#   Third, elsewhere, a layer of stride 1 along the height whose products
-#   are deep enough copies the same windows into a strip laid out by
+#   Third, elsewhere, a layer of stride 1 along the height, more than one
+#   kernel row and deep enough products (96 multiply-adds per kernel row
+#   and output, `C/groups*kw`) copies the same windows into a strip laid out by
 #   channel and kernel column, so that each *kernel* row's columns for all
 #   output rows at once are one matrix, a view: `kh` products summed (the
-#   `kernel_rows` plan), on a copy `kh` times smaller than the columns and
-#   far less memory (printed below: its stages, and it against the
-#   columns, measured on the machine named there).
+#   `kernel_rows` plan), on a copy about `kh` times smaller than the
+#   columns, where its buffers take no more than the columns' (printed
+#   below: its stages, and it against the columns with one worker or two,
+#   measured on the machine named there).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group. Alone, on one thread, it is no faster (printed below); on
 #   two workers it makes fewer calls, which counts (next item), so it is
@@ -334,15 +338,17 @@ for r in strip["kernel_rows"]["layers"]:
           f"row {t['kernel rows: copy']:.2f} to copy, {t['kernel rows: GEMMs']:.2f} "
           f"to multiply; two threads: products per kernel row / columns "
           f"{r['kernel rows / im2col, two threads']:.2f}")
-print("Products per kernel row / the columns, two workers, float32 and float64, "
-      "with the products' depth C/groups*kw (* where conv2d takes them):")
 kernel_rule = strip["kernel_rule"]["layers"]
-for r in kernel_rule:
-    if r["dtype"] == "float32":
-        pair = [q for q in kernel_rule if q["layer"] == r["layer"]]
-        print(f"  {r['layer']:26s} depth {r['depth']:3d}: " + " ".join(
-            f"{q['kernel_rows / im2col, two workers']:.2f}"
-            f"{'*' if q['picked, two workers'] else ''}" for q in pair))
+for setting in ("two workers", "one worker"):
+    print(f"Products per kernel row / the columns, {setting}"
+          f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, float32 and "
+          "float64, with the products' depth C/groups*kw (* where conv2d takes them):")
+    for r in kernel_rule:
+        if r["dtype"] == "float32":
+            pair = [q for q in kernel_rule if q["layer"] == r["layer"]]
+            print(f"  {r['layer']:26s} depth {r['depth']:3d}: " + " ".join(
+                f"{q[f'kernel_rows / im2col, {setting}']:.2f}"
+                f"{'*' if q[f'picked, {setting}'] else ''}" for q in pair))
 print(f"Products per kernel row measured on {strip['kernel_rule']['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
@@ -405,7 +411,8 @@ turns = json.loads(Path("benchmarks/results/turns.json").read_text())
 for r in turns["calls"]:
     print(f"(32, 148) @ (148, {r['pixels']}), {r['us per call']:.0f} us per call: two "
           f"threads making them at once take {r['two / one']:.2f}x the time of one")
-print("Whole layers on two workers, time with the old habit / as shipped:")
+print("Whole layers on two workers, time with the old habit / as shipped when measured "
+      "(before kernel_rows: the 5x5, 4-group and dilated forward passes by im2col):")
 for habit in ("views per unit", "one call per group", "dw per image", "all three"):
     print(f"  {habit}: " + ", ".join(
         f"{r['layer']} {r[f'forward {habit} / shipped']:.2f}/{r[f'backward {habit} / shipped']:.2f}"
@@ -508,7 +515,8 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   on a view of it, see [Can the columns be a view after all?](../strip/);
 #   picked for tall kernels and few filters), `kernel_rows` (forward only:
 #   a strip by channel and kernel column, one GEMM per kernel row on a view
-#   of it; picked for products at least 96 deep where `rows` is not); all
+#   of it; picked in the forward pass for products at least 96 deep, where
+#   `winograd` and `rows` are not and its buffers are no larger); all
 #   but `shift` and
 #   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;

@@ -52,10 +52,10 @@ def conv2d(
     runs on one thread (under the workers), copies a strip of each input
     row's windows of one kernel row, about ``kh/sh`` times smaller than the
     columns, and multiplies one output row at a time on a view of it;
-    elsewhere, again when BLAS runs on one thread, with stride 1 along the
-    height and at least 96 channels per group times kernel columns, the
-    same windows laid out by channel and kernel column, and one product per
-    kernel row, summed.
+    elsewhere, with stride 1 along the height, more than one kernel row
+    and at least 96 channels per group times kernel columns, the same
+    windows laid out by channel and kernel column and one product per
+    kernel row, summed, where that takes no more memory than the columns.
 
     Parameters
     ----------

@@ -2,8 +2,8 @@
 
 Its cost model is :func:`extra_bytes`, the sum of the buffers each
 strategy declares; the search is :func:`plan`. The constants were measured
-on the 2-core benchmark machine (``benchmarks/results``); the reason for
-each is given in one sentence beside it.
+on the 2-core benchmark machines (``benchmarks/results``, whose files name
+the machine each ran on); the reason for each is given beside it.
 """
 
 from __future__ import annotations
@@ -61,16 +61,18 @@ WIDE_WASTE = 0.1
 ROWS_KERNEL = 7
 ROWS_FILTERS = 64
 
-#: Elsewhere the forward pass of a layer of stride 1 along the height uses
-#: ``kernel_rows`` (one GEMM per kernel row on a strip of the input,
-#: ``C/groups*kw`` deep) where that depth is at least this and BLAS runs on
-#: one thread. Its buffers (the strip and one product) are smaller than
-#: im2col's columns; on two workers, against im2col, the 4-group
-#: layer took 0.81-0.87x the time, the 5x5 one 0.93-1.02x, the dilated one
-#: 1.03-1.04x, S3 (forced) 0.87-0.96x, while products at most 48 deep took
-#: 1.10-2.03x; with one worker and BLAS on two threads, 0.60-2.49x, so it
-#: is not used there (``python -m benchmarks.rows``, ``kernel_rule``, in
-#: ``benchmarks/results`` with the machine it ran on).
+#: Elsewhere the forward pass of a layer of stride 1 along the height and
+#: more than one kernel row uses ``kernel_rows`` (one GEMM per kernel row
+#: on a strip of the input, ``C/groups*kw`` deep) where that depth is at
+#: least this and its buffers take no more than im2col's on the same units.
+#: Against im2col (float32 and float64), on two workers the layers at
+#: least 96 deep took 0.72-1.14x the time (the 4-group one 0.86-0.91x, the
+#: 5x5 one 1.00-1.14x, the dilated one 0.93-0.96x, S3 forced 0.89-0.91x),
+#: those at most 48 deep 1.15-2.06x; on one worker with BLAS on two
+#: threads, the deep ones 0.61-1.08x (``python -m benchmarks.rows``,
+#: ``kernel_rule``, in ``benchmarks/results``; measured on another machine
+#: than the constants above, named there). So it trades about even time,
+#: or less, for less memory.
 KERNEL_ROWS_DEPTH = 96
 
 
@@ -157,9 +159,10 @@ def plan(
     for the forward pass of a kernel at least :data:`ROWS_KERNEL` high and
     taller than the stride, with at most :data:`ROWS_FILTERS` filters per
     group and dilation 1 along the height, when BLAS runs on one thread,
-    ``rows``; for the forward pass of stride 1 along the height with
-    products at least :data:`KERNEL_ROWS_DEPTH` deep (``C/groups*kw``),
-    when BLAS runs on one thread, ``kernel_rows``; for the backward pass of a stride-1 layer whose wide grid
+    ``rows``; for the forward pass of stride 1 along the height, more than
+    one kernel row and products at least :data:`KERNEL_ROWS_DEPTH` deep
+    (``C/groups*kw``), ``kernel_rows`` if its buffers take no more than
+    im2col's; for the backward pass of a stride-1 layer whose wide grid
     wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
     ``im2col``; with as many images per unit as the strategy's
     ``target_bytes / workers`` of columns hold (at least one, and few enough
@@ -234,7 +237,10 @@ class _Search:
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
     def columns(self, workers: int) -> str:
-        """Return the column strategy: ``im2col_t``, ``rows``, ``kernel_rows``, ``wide`` or ``im2col``."""
+        """Return the column strategy.
+
+        That is ``im2col_t``, ``rows``, ``kernel_rows``, ``wide`` or ``im2col``.
+        """
         g = self.layer.g
         oh, ow = g.out
         if oh * ow < SMALL_IMAGE:
@@ -244,9 +250,11 @@ class _Search:
                 and STRATEGIES["rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)):
             return "rows"
-        if (not self.backward and self.layer.Cg * g.kernel[1] >= KERNEL_ROWS_DEPTH
+        if (not self.backward and g.kernel[0] > 1
+                and self.layer.Cg * g.kernel[1] >= KERNEL_ROWS_DEPTH
                 and STRATEGIES["kernel_rows"].unfit(self.layer, self.x) is None
-                and _threads.single_blas(workers)):
+                and self.cost(self.first_plan("kernel_rows", workers))
+                <= self.cost(self.first_plan("im2col", workers))):
             return "kernel_rows"
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= WIDE_WASTE * ow):

@@ -11,10 +11,11 @@ group, ``(F/groups, C/groups*kw) @ (C/groups*kw, rows*ow)``, summed, on a
 copy about ``kh`` times smaller than im2col's columns, in runs of ``ow``,
 on units of as many images as im2col's.
 It needs stride 1 along the height (output rows one strip row apart).
-On two threads, where the copies of both workers compete for memory, it
-took less time than im2col where each product is deep enough (``python
--m benchmarks.rows``, ``kernel_rows``). Forward only: its backward pass,
-and the size of that pass's units, are
+Where each product is deep enough it took from a little more to less
+time than im2col, and shallower products lost (``python -m
+benchmarks.rows``, ``kernel_rule``); the planner takes it there when its
+buffers take no more than im2col's (:data:`im2col._plan.KERNEL_ROWS_DEPTH`). Forward only: its
+backward pass, and the size of its units, are
 :class:`~im2col._strategies.im2col.Im2col`'s.
 """
 
@@ -42,17 +43,17 @@ class KernelRows(Rows):
         return None if layer.g.stride[0] == 1 else "stride 1 along the height"
 
     def sizing(self, layer: Layer, *, backward: bool) -> tuple[int, int]:
-        """Size units as :class:`Im2col` does: its strip and product take less than the columns."""
+        """Size units as :class:`Im2col` does (the planner compares both on the same units)."""
         return IM2COL.sizing(layer, backward=backward)
 
     def forward_buffers(self, layer: Layer, n: int, rows: int) -> Buffers:
-        """Declare the padded band, the strip, the filters by kernel row and a product."""
+        """Declare the padded band, the strip, the filters by kernel row, a product if kh > 1."""
         g = layer.g
         kh, kw = g.kernel
         return {**_base.padded_input(layer, n, rows),
                 "strip": Buffer((n, g.C, kw, g.band_height(rows), g.out[1])),
                 "wr": Buffer((kh, layer.groups, layer.Fg, layer.Cg * kw), shared=True),
-                "prod": Buffer((n, layer.F, rows * g.out[1]))}
+                **({"prod": Buffer((n, layer.F, rows * g.out[1]))} if kh > 1 else {})}
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
@@ -77,10 +78,10 @@ class KernelRows(Rows):
         np.copyto(_views.unit_view(bufs, f"strip {m} {hb}", target), windows)
         cols = _views.unit_view(bufs, f"kernel row columns {m} {r}", columns)
         out = reshape_view(o, (m, G, Fg, r * ow))
-        part = reshape_view(bufs["prod"][:m, :, : r * ow], (m, G, Fg, r * ow))
         wr = bufs["wr"]
         np.matmul(wr[0], cols[0], out=out)
         for i in range(1, kh):
+            part = reshape_view(bufs["prod"][:m, :, : r * ow], (m, G, Fg, r * ow))
             np.matmul(wr[i], cols[i], out=part)
             out += part
 
