@@ -17,7 +17,7 @@ forward pass:
   (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._plan``).
 - ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
   over the default plan: the evidence for ``Rows.target_bytes``.
-- ``kernel_rows``: the idea of ``_strategies/kernel_rows.py``, one GEMM
+- ``window_rows``: the idea of ``_strategies/kernel_rows.py``, one GEMM
   per *kernel* row. With the strip of each image laid out ``(C, kw, Hp, ow)`` (``Hp`` padded
   rows), kernel row ``i``'s columns for every output row at once are one
   BLAS matrix ``(C*kw, oh*ow)`` whose rows lie ``Hp*ow`` apart, starting
@@ -25,13 +25,13 @@ forward pass:
   is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)`` (per group), summed, on a
   copy ``kh`` times smaller than im2col's columns. Against im2col's copy and
   GEMM: the stages of one unit on one thread, and the whole batch on two.
-- ``kernel_rule``: as ``rule``, ``kernel_rows`` over ``im2col`` (both
+- ``window_rule``: as ``rule``, ``kernel_rows`` over ``im2col`` (both
   forced) where it applies, with each product's depth ``C/groups*kw``
   (``KERNEL_ROWS_DEPTH`` in ``im2col._plan``).
 
-The kernel rows' parts carry the label of the machine they ran on:
-``--only kernel_rows kernel_rule`` runs them alone and keeps the other
-parts of the last results.
+These two parts carry the label of the machine they ran on: ``--only
+window_rows window_rule`` runs them alone and keeps the other parts of the
+last results.
 
 Results go to ``benchmarks/results/rows.json``; ``--quick`` runs fewer
 rounds and layers and writes nothing.
@@ -218,8 +218,8 @@ def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
             "im2col: GEMM": partial(np.matmul, w.reshape(G, Fg, -1),
                                     cols.reshape(n, G, -1, oh * ow),
                                     out=out.reshape(n, G, Fg, -1)),
-            "kernel rows: copy": partial(np.copyto, strip, swin[:, 0].transpose(2, 0, 1, 3, 4)),
-            "kernel rows: GEMMs": partial(_by_kernel_rows, wk, kcols,
+            "window rows: copy": partial(np.copyto, strip, swin[:, 0].transpose(2, 0, 1, 3, 4)),
+            "window rows: GEMMs": partial(_by_kernel_rows, wk, kcols,
                                           out.reshape(n, G, Fg, -1),
                                           np.empty((n, G, Fg, oh * ow), x.dtype))}, out
 
@@ -248,7 +248,7 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
             med = hs.time_interleaved(fns, rounds)
         res = {k: v["median"] * 1e3 / n for k, v in med.items()}
         outs = []
-        for method in ("im2col", "kernel rows"):
+        for method in ("im2col", "window rows"):
             for k, f in fns.items():
                 if k.startswith(method):
                     f()
@@ -258,20 +258,21 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
         pair = [_unit_stages(x[k * n : (k + 1) * n], w, opts)[0] for k in range(2)]
         both = {method: partial(_threads.run, [
             partial(_in_turn, [f for k, f in p.items() if k.startswith(method)], units)
-            for p in pair]) for method in ("im2col", "kernel rows")}
+            for p in pair]) for method in ("im2col", "window rows")}
         with hs.threads(2, None):
             two = hs.time_interleaved(both, rounds)
-        ratio = two["kernel rows"]["median"] / two["im2col"]["median"]
+        ratio = two["window rows"]["median"] / two["im2col"]["median"]
         rows.append({"layer": name, "images": n, "ms per image": res, "same": same,
-                     "kernel rows / im2col, two threads": ratio})
+                     "window rows / im2col, two threads": ratio})
         print(f"{name}, {n} images, one thread, ms per image: " + ", ".join(
             f"{k} {v:.3f}" for k, v in res.items()) + f"; same output: {same}; "
-            f"two threads, kernel rows / im2col {ratio:.2f}")
+            f"two threads, window rows / im2col {ratio:.2f}")
     return rows
 
 
-#: The parts of a run; the kernel rows' carry the label of the machine they ran on.
-PARTS = ("stages", "rule", "units", "kernel_rows", "kernel_rule")
+#: The parts of a run; the last two (``kernel_rows``' idea and its rule) carry
+#: the label of the machine they ran on.
+PARTS = ("stages", "rule", "units", "window_rows", "window_rule")
 
 
 def part(name: str, rounds: int, quick: bool) -> Any:
@@ -283,7 +284,7 @@ def part(name: str, rounds: int, quick: bool) -> Any:
     if name == "units":
         return units(rounds)
     label = hs.machine_label(hs.machine(), 2)
-    if name == "kernel_rows":
+    if name == "window_rows":
         return {"machine": label, "layers": kernel_rows(rounds, quick)}
     return {"machine": label, "layers": rule(rounds, quick, "kernel_rows")}
 

@@ -191,9 +191,9 @@ def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPa
     assert [r["layer"] for r in res] == ["dilation 2", "4 groups"]
     assert all(r["same"] for r in res)
     assert all(set(r["ms per image"]) == {"im2col: copy", "im2col: GEMM",
-                                          "kernel rows: copy", "kernel rows: GEMMs"}
+                                          "window rows: copy", "window rows: GEMMs"}
                for r in res)
-    assert all(r["kernel rows / im2col, two threads"] > 0 for r in res)
+    assert all(r["window rows / im2col, two threads"] > 0 for r in res)
 
 
 def test_rows_benchmark_runs_some_parts_and_keeps_the_others(
@@ -204,9 +204,9 @@ def test_rows_benchmark_runs_some_parts_and_keeps_the_others(
     from benchmarks import rows
 
     results = tmp_path / "rows.json"
-    results.write_text(json.dumps({"machine": "before", "stages": 1, "kernel_rule": 2}))
+    results.write_text(json.dumps({"machine": "before", "stages": 1, "window_rule": 2}))
     monkeypatch.setattr(rows, "RESULTS", results)
     monkeypatch.setattr(rows, "part", lambda name, rounds, quick: f"new {name}")
-    rows.main(["--only", "kernel_rule"])
+    rows.main(["--only", "window_rule"])
     assert json.loads(results.read_text()) == {
-        "machine": "before", "stages": 1, "kernel_rule": "new kernel_rule"}
+        "machine": "before", "stages": 1, "window_rule": "new window_rule"}

@@ -194,7 +194,7 @@ rows = ["| layer | forward / PyTorch | with pixel blocks | every deep GEMM in bl
 rows += [f"| {k} | {v['no blocks']:.2f} | {v['blocks']:.2f} "
          f"| {v['every deep GEMM in blocks']:.2f} | {bwd[k]:.2f} |" for k, v in fwd.items()]
 display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)
-                 + "\n\nThese runs predate the `kernel_rows` plan (below): their "
+                 + "\n\nThese runs predate the window rows plan (below): their "
                  "5x5, 4-group and dilated forward passes are im2col's."))
 
 # %% [markdown]
@@ -234,12 +234,12 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   [Can the columns be a view after all?](../strip/)), when BLAS runs on
 #   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
 #   both layouts, and the strip against the columns on a grid of layers).
-#   Third, elsewhere, a layer of stride 1 along the height, more than one
-#   kernel row and deep enough products (96 multiply-adds per kernel row
-#   and output, `C/groups*kw`) copies the same windows into a strip laid out by
-#   channel and kernel column, so that each *kernel* row's columns for all
-#   output rows at once are one matrix, a view: `kh` products summed (the
-#   `kernel_rows` plan), on a copy about `kh` times smaller than the
+#   Third, elsewhere, a layer of stride 1 along the height, windows more
+#   than one row tall and deep enough products (`C/groups*kw` at least 96)
+#   copies the same windows into a strip laid out by channel and window
+#   column, so that the columns of each window row, for all output rows at
+#   once, are one matrix, a view: `kh` products summed (the window rows
+#   plan), on a copy about `kh` times smaller than the
 #   columns, where its buffers take no more than the columns' (printed
 #   below: its stages, and it against the columns with one worker or two,
 #   measured on the machine named there).
@@ -330,26 +330,26 @@ print(f"S1, two workers, the strip with 1 to 25 images per unit / conv2d's "
       f"{u['default images']}: " + ", ".join(
           f"{k.split()[0]} {v:.2f}" for k, v in u.items() if k != "default images"))
 print(f"Measured on {strip['machine']}.")
-for r in strip["kernel_rows"]["layers"]:
+for r in strip["window_rows"]["layers"]:
     assert r["same"]  # both give the same output
     t = r["ms per image"]
     print(f"{r['layer']}, one thread, ms per image: columns {t['im2col: copy']:.2f} "
-          f"to copy, {t['im2col: GEMM']:.2f} to multiply; one product per kernel "
-          f"row {t['kernel rows: copy']:.2f} to copy, {t['kernel rows: GEMMs']:.2f} "
-          f"to multiply; two threads: products per kernel row / columns "
-          f"{r['kernel rows / im2col, two threads']:.2f}")
-kernel_rule = strip["kernel_rule"]["layers"]
+          f"to copy, {t['im2col: GEMM']:.2f} to multiply; window rows "
+          f"{t['window rows: copy']:.2f} to copy, {t['window rows: GEMMs']:.2f} "
+          f"to multiply; two threads: window rows / columns "
+          f"{r['window rows / im2col, two threads']:.2f}")
+window_rule = strip["window_rule"]
 for setting in ("two workers", "one worker"):
-    print(f"Products per kernel row / the columns, {setting}"
+    print(f"Window rows / the columns, {setting}"
           f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, float32 and "
           "float64, with the products' depth C/groups*kw (* where conv2d takes them):")
-    for r in kernel_rule:
+    for r in window_rule["layers"]:
         if r["dtype"] == "float32":
-            pair = [q for q in kernel_rule if q["layer"] == r["layer"]]
+            pair = [q for q in window_rule["layers"] if q["layer"] == r["layer"]]
             print(f"  {r['layer']:26s} depth {r['depth']:3d}: " + " ".join(
-                f"{q[f'kernel_rows / im2col, {setting}']:.2f}"
+                f"{next(v for k, v in q.items() if k.endswith(f'/ im2col, {setting}')):.2f}"
                 f"{'*' if q[f'picked, {setting}'] else ''}" for q in pair))
-print(f"Products per kernel row measured on {strip['kernel_rule']['machine']}.")
+print(f"Window rows measured on {window_rule['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
       f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
@@ -412,7 +412,7 @@ for r in turns["calls"]:
     print(f"(32, 148) @ (148, {r['pixels']}), {r['us per call']:.0f} us per call: two "
           f"threads making them at once take {r['two / one']:.2f}x the time of one")
 print("Whole layers on two workers, time with the old habit / as shipped when measured "
-      "(before kernel_rows: the 5x5, 4-group and dilated forward passes by im2col):")
+      "(the 5x5, 4-group and dilated forward passes by im2col, before window rows):")
 for habit in ("views per unit", "one call per group", "dw per image", "all three"):
     print(f"  {habit}: " + ", ".join(
         f"{r['layer']} {r[f'forward {habit} / shipped']:.2f}/{r[f'backward {habit} / shipped']:.2f}"
@@ -513,8 +513,8 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   [When does Winograd pay?](../winograd/)), `rows` (forward only: a strip
 #   of each input row's windows of one kernel row, one GEMM per output row
 #   on a view of it, see [Can the columns be a view after all?](../strip/);
-#   picked for tall kernels and few filters), `kernel_rows` (forward only:
-#   a strip by channel and kernel column, one GEMM per kernel row on a view
+#   picked for tall kernels and few filters), window rows (forward only:
+#   a strip by channel and window column, one GEMM per window row on a view
 #   of it; picked in the forward pass for products at least 96 deep, where
 #   `winograd` and `rows` are not and its buffers are no larger); all
 #   but `shift` and

@@ -70,7 +70,7 @@ ROWS_FILTERS = 64
 #: 5x5 one 1.00-1.14x, the dilated one 0.93-0.96x, S3 forced 0.89-0.91x),
 #: those at most 48 deep 1.15-2.06x; on one worker with BLAS on two
 #: threads, the deep ones 0.61-1.08x (``python -m benchmarks.rows``,
-#: ``kernel_rule``, in ``benchmarks/results``; measured on another machine
+#: ``window_rule``, in ``benchmarks/results``; measured on another machine
 #: than the constants above, named there). So it trades about even time,
 #: or less, for less memory.
 KERNEL_ROWS_DEPTH = 96

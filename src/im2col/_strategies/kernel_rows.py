@@ -13,7 +13,7 @@ on units of as many images as im2col's.
 It needs stride 1 along the height (output rows one strip row apart).
 Where each product is deep enough it took from a little more to less
 time than im2col, and shallower products lost (``python -m
-benchmarks.rows``, ``kernel_rule``); the planner takes it there when its
+benchmarks.rows``, ``window_rule``); the planner takes it there when its
 buffers take no more than im2col's (:data:`im2col._plan.KERNEL_ROWS_DEPTH`). Forward only: its
 backward pass, and the size of its units, are
 :class:`~im2col._strategies.im2col.Im2col`'s.
