@@ -84,10 +84,15 @@ def _layers(quick: bool) -> dict[str, tuple[tuple[np.ndarray, ...], Any]]:
     return out
 
 
+def _layer(x: np.ndarray, w: np.ndarray, opts: dict[str, Any]) -> Any:
+    """The package's layer of ``x`` and ``w`` under ``conv2d``'s options ``opts``."""
+    return layer_of(x, w, dilation=opts.get("dilation", 1), groups=opts.get("groups", 1),
+                    stride=opts["stride"], padding=opts["padding"])
+
+
 def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int,
            strategy: str = "rows") -> bool:
-    layer = layer_of(x, w, dilation=opts.get("dilation", 1), groups=opts.get("groups", 1),
-                     stride=opts["stride"], padding=opts["padding"])
+    layer = _layer(x, w, opts)
     return plan(layer, x, None, backward=False, workers=workers).strategy == strategy
 
 
@@ -95,10 +100,7 @@ def rule(rounds: int, quick: bool, strategy: str = "rows") -> list[dict[str, Any
     """``strategy`` / ``im2col`` per layer, dtype and thread setting."""
     rows = []
     for name, (arrs, opts) in _layers(quick).items():
-        layer = layer_of(arrs[0], arrs[1], dilation=opts.get("dilation", 1),
-                         groups=opts.get("groups", 1), stride=opts["stride"],
-                         padding=opts["padding"])
-        if STRATEGIES[strategy].unfit(layer, arrs[0]) is not None:
+        if STRATEGIES[strategy].unfit(_layer(arrs[0], arrs[1], opts), arrs[0]) is not None:
             continue
         for dtype in (np.float32, np.float64):
             x, w, b = (a.astype(dtype) for a in arrs)
@@ -151,14 +153,25 @@ def stages(rounds: int, images: int = 10) -> dict[str, Any]:
     res: dict[str, Any] = {k: v["median"] * 1e3 for k, v in med.items()}
     for k, v in res.items():
         print(f"S1, {images} images, one thread: {k:32s} {v:.3f} ms")
-    results = []
-    for method in ("im2col", "rows"):  # both stages give the same output
-        for k, f in fns.items():
-            if k.startswith(method):
-                f()
-        results.append(out.copy())
+    results = _outputs(fns, out, ("im2col", "rows"))  # both give the same output
     res["same"] = bool(np.allclose(results[0], results[1], rtol=1e-5, atol=1e-4))
     return res
+
+
+def _stages_of(fns: dict[str, Callable[[], object]], method: str) -> list[Callable[[], object]]:
+    """The stages of ``method`` among ``fns``, keyed ``"<method>: <stage>"``, in order."""
+    return [f for k, f in fns.items() if k.startswith(f"{method}:")]
+
+
+def _outputs(fns: dict[str, Callable[[], object]], out: np.ndarray,
+             methods: tuple[str, ...]) -> list[np.ndarray]:
+    """A copy of ``out`` after each of ``methods`` has run all its stages."""
+    results = []
+    for method in methods:
+        for f in _stages_of(fns, method):
+            f()
+        results.append(out.copy())
+    return results
 
 
 def units(rounds: int) -> dict[str, float]:
@@ -247,17 +260,12 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
         with hs.threads(1, None):
             med = hs.time_interleaved(fns, rounds)
         res = {k: v["median"] * 1e3 / n for k, v in med.items()}
-        outs = []
-        for method in ("im2col", "window rows"):
-            for k, f in fns.items():
-                if k.startswith(method):
-                    f()
-            outs.append(out.copy())
+        outs = _outputs(fns, out, ("im2col", "window rows"))
         same = bool(np.allclose(outs[0], outs[1], rtol=1e-4, atol=1e-3))
         units = max(1, x.shape[0] // (2 * n))  # per thread
         pair = [_unit_stages(x[k * n : (k + 1) * n], w, opts)[0] for k in range(2)]
         both = {method: partial(_threads.run, [
-            partial(_in_turn, [f for k, f in p.items() if k.startswith(method)], units)
+            partial(_in_turn, _stages_of(p, method), units)
             for p in pair]) for method in ("im2col", "window rows")}
         with hs.threads(2, None):
             two = hs.time_interleaved(both, rounds)

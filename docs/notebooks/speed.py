@@ -315,16 +315,25 @@ print(f"S1, 10 images, one thread: im2col copies its columns in "
       f"{st['im2col: GEMM per image']:.2f} ms; the strip copies in "
       f"{st['rows: copy into the strip']:.2f} ms and multiplies, one output row "
       f"at a time, in {st['rows: GEMM per output row']:.2f} ms")
-for setting in ("two workers", "one worker"):
-    print(f"The strip / the columns, {setting}"
-          f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, "
-          "float32 and float64 (* where conv2d takes the strip):")
-    for r in strip["rule"]:
-        if r["dtype"] == "float32":
-            pair = [q for q in strip["rule"] if q["layer"] == r["layer"]]
-            print(f"  {r['layer']:26s} " + " ".join(
-                f"{q[f'rows / im2col, {setting}']:.2f}{'*' if q[f'picked, {setting}'] else ''}"
-                for q in pair))
+
+
+def print_rule(layers, what, *, depth=False):
+    """Print a rule of rows.json: float32 and float64 ratios per layer and setting."""
+    for setting in ("two workers", "one worker"):
+        print(f"{what} / the columns, {setting}"
+              f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, float32 "
+              "and float64" + (", with the products' depth C/groups*kw" if depth else "")
+              + f" (* where conv2d takes {'them' if depth else 'the strip'}):")
+        for r in layers:
+            if r["dtype"] == "float32":
+                pair = [q for q in layers if q["layer"] == r["layer"]]
+                print(f"  {r['layer']:26s} " + (f"depth {r['depth']:3d}: " if depth else "")
+                      + " ".join(
+                    f"{next(v for k, v in q.items() if k.endswith(f'/ im2col, {setting}')):.2f}"
+                    f"{'*' if q[f'picked, {setting}'] else ''}" for q in pair))
+
+
+print_rule(strip["rule"], "The strip")
 u = strip["units"]
 print(f"S1, two workers, the strip with 1 to 25 images per unit / conv2d's "
       f"{u['default images']}: " + ", ".join(
@@ -339,16 +348,7 @@ for r in strip["window_rows"]["layers"]:
           f"to multiply; two threads: window rows / columns "
           f"{r['window rows / im2col, two threads']:.2f}")
 window_rule = strip["window_rule"]
-for setting in ("two workers", "one worker"):
-    print(f"Window rows / the columns, {setting}"
-          f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, float32 and "
-          "float64, with the products' depth C/groups*kw (* where conv2d takes them):")
-    for r in window_rule["layers"]:
-        if r["dtype"] == "float32":
-            pair = [q for q in window_rule["layers"] if q["layer"] == r["layer"]]
-            print(f"  {r['layer']:26s} depth {r['depth']:3d}: " + " ".join(
-                f"{next(v for k, v in q.items() if k.endswith(f'/ im2col, {setting}')):.2f}"
-                f"{'*' if q[f'picked, {setting}'] else ''}" for q in pair))
+print_rule(window_rule["layers"], "Window rows", depth=True)
 print(f"Window rows measured on {window_rule['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "

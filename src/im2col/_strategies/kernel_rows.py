@@ -14,8 +14,8 @@ It needs stride 1 along the height (output rows one strip row apart).
 Where each product is deep enough it took from a little more to less
 time than im2col, and shallower products lost (``python -m
 benchmarks.rows``, ``window_rule``); the planner takes it there when its
-buffers take no more than im2col's (:data:`im2col._plan.KERNEL_ROWS_DEPTH`). Forward only: its
-backward pass, and the size of its units, are
+buffers take no more than im2col's (:data:`im2col._plan.KERNEL_ROWS_DEPTH`).
+Forward only: its backward pass, and the size of its units, are
 :class:`~im2col._strategies.im2col.Im2col`'s.
 """
 
@@ -80,10 +80,11 @@ class KernelRows(Rows):
         out = reshape_view(o, (m, G, Fg, r * ow))
         wr = bufs["wr"]
         np.matmul(wr[0], cols[0], out=out)
-        for i in range(1, kh):
+        if kh > 1:
             part = reshape_view(bufs["prod"][:m, :, : r * ow], (m, G, Fg, r * ow))
-            np.matmul(wr[i], cols[i], out=part)
-            out += part
+            for i in range(1, kh):
+                np.matmul(wr[i], cols[i], out=part)
+                out += part
 
 
 KERNEL_ROWS = KernelRows()
