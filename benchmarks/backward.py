@@ -8,7 +8,7 @@
 - ``small_images``: two threads, the backward pass of stride-1 layers of
   7x7 to 14x14 outputs by ``full`` (one GEMM per image) against
   ``im2col_t`` (one wide GEMM per unit), float32 and float64: the
-  evidence for ``_plan.FULL_PIXELS``.
+  evidence for ``_rules.FULL_PIXELS``.
 - ``layers``: two threads, the backward pass of ``benchmarks.ideas``'
   layers as shipped, against the same call with both changes turned off
   (no ``full`` strategy, no transposed products), and PyTorch's

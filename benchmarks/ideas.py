@@ -19,7 +19,7 @@ spinning), float32:
 - ``winograd_rule``: ``im2col.conv2d`` and ``conv2d_backward`` with their
   ``winograd`` strategy over their choice without it, float32, 2 threads, on 3x3 stride-1
   layers of 16 to 512 channels, the evidence for ``WINOGRAD_CHANNELS`` and
-  ``WINOGRAD_PIXELS`` in :mod:`im2col._plan`;
+  ``WINOGRAD_PIXELS`` in :mod:`im2col._rules`;
 - ``first_layer``: where S1's time goes (C = 3, 7x7), one thread, per
   unit of images: the copy of the window view into the columns in NCHW
   order and in channels-last order (runs of ``kw*C`` elements, after a
@@ -53,7 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from benchmarks import harness as hs
 from benchmarks import methods as mt
 from benchmarks.layers import F32, LAYERS, arrays, options
-from im2col import _conv, _plan, conv2d, conv2d_backward
+from im2col import _conv, _rules, conv2d, conv2d_backward
 from im2col._strategies import _base
 
 RESULTS = Path(__file__).parent / "results" / "ideas.json"
@@ -179,7 +179,7 @@ def winograd_rule(rounds: int) -> list[dict[str, Any]]:
         def without(f: Callable[..., Any], *args: Any, gr: int = groups
                     ) -> Callable[[], Any]:
             def call() -> Any:
-                with mock.patch.object(_plan, "WINOGRAD_CHANNELS", 2**62):
+                with mock.patch.object(_rules, "WINOGRAD_CHANNELS", 2**62):
                     return f(*args, padding=1, groups=gr)
             return call
 

@@ -162,7 +162,7 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
         "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
     }
     for name in strategies(shape, x):
-        if name in ("rows", "kernel_rows"):  # their backward pass is im2col's
+        if name == "rows":  # its backward pass is im2col's
             continue
         m[name] = partial(_conv._backward, dout, x, w, stride=s, padding=p,
                           strategy=name)

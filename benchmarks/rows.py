@@ -4,7 +4,7 @@
 kernel row into a strip; each output row's columns are then a view of
 ``kh`` consecutive strip rows, multiplied by one GEMM per output row
 (``_strategies/rows.py``). Medians of calls interleaved in one process,
-forward pass:
+forward pass unless said:
 
 - ``stages``: S1 (C = 3, 7x7, 32 filters), one unit of images on one
   thread, in ms: the copy into im2col's columns and its GEMM, against
@@ -14,7 +14,7 @@ forward pass:
   ``benchmarks.layers``' layers where ``rows`` applies; float32 and
   float64; two workers (BLAS on one thread), and one worker with BLAS on
   two threads. Each row says whether the planner picks ``rows`` there
-  (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._plan``).
+  (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._rules``).
 - ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
   over the default plan: the evidence for ``Rows.target_bytes``.
 - ``window_rows``: the idea of ``_strategies/kernel_rows.py``, one GEMM
@@ -27,11 +27,12 @@ forward pass:
   GEMM: the stages of one unit on one thread, and the whole batch on two.
 - ``window_rule``: as ``rule``, ``kernel_rows`` over ``im2col`` (both
   forced) where it applies, with each product's depth ``C/groups*kw``
-  (``KERNEL_ROWS_DEPTH`` in ``im2col._plan``).
+  (``KERNEL_ROWS_DEPTH`` in ``im2col._rules``).
+- ``window_backward``: ``window_rule`` for the backward pass.
 
-These two parts carry the label of the machine they ran on: ``--only
-window_rows window_rule`` runs them alone and keeps the other parts of the
-last results.
+These three parts carry the label of the machine they ran on: ``--only
+window_rows window_rule window_backward`` runs them alone and keeps the
+other parts of the last results.
 
 Results go to ``benchmarks/results/rows.json``; ``--quick`` runs fewer
 rounds and layers and writes nothing.
@@ -91,19 +92,38 @@ def _layer(x: np.ndarray, w: np.ndarray, opts: dict[str, Any]) -> Any:
 
 
 def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int,
-           strategy: str = "rows") -> bool:
+           strategy: str = "rows", *, backward: bool = False) -> bool:
     layer = _layer(x, w, opts)
-    return plan(layer, x, None, backward=False, workers=workers).strategy == strategy
+    return plan(layer, x, None, backward=backward, workers=workers).strategy == strategy
 
 
-def rule(rounds: int, quick: bool, strategy: str = "rows") -> list[dict[str, Any]]:
-    """``strategy`` / ``im2col`` per layer, dtype and thread setting."""
+def _pass(x: np.ndarray, w: np.ndarray, b: np.ndarray, opts: dict[str, Any], *,
+          backward: bool) -> Callable[..., object]:
+    """The forward pass of ``x, w, b``, or the backward pass of ``x, w``, taking ``strategy``."""
+    if not backward:
+        return partial(_conv._forward, x, w, b, **opts)
+    dout = np.random.default_rng(1).standard_normal(
+        conv2d(x, w, **opts).shape).astype(x.dtype)
+    return partial(_conv._backward, dout, x, w, **opts)
+
+
+def rule(rounds: int, quick: bool, strategy: str = "rows", *,
+         backward: bool = False) -> list[dict[str, Any]]:
+    """``strategy`` / ``im2col`` per layer, dtype and thread setting.
+
+    In the backward pass, also ``strategy`` / ``full`` where ``full`` applies
+    (the planner's choice on some of these layers).
+    """
     rows = []
     for name, (arrs, opts) in _layers(quick).items():
-        if STRATEGIES[strategy].unfit(_layer(arrs[0], arrs[1], opts), arrs[0]) is not None:
+        layer = _layer(arrs[0], arrs[1], opts)
+        if STRATEGIES[strategy].unfit(layer, arrs[0]) is not None:
             continue
+        against = ["im2col", *(["full"] if backward and STRATEGIES["full"].unfit(
+            layer, arrs[0]) is None else [])]
         for dtype in (np.float32, np.float64):
             x, w, b = (a.astype(dtype) for a in arrs)
+            call = _pass(x, w, b, opts, backward=backward)
             row: dict[str, Any] = {"layer": name, "dtype": np.dtype(dtype).name,
                                    "filters per group": w.shape[0] // opts.get("groups", 1),
                                    "kernel": list(w.shape[2:]),
@@ -111,16 +131,16 @@ def rule(rounds: int, quick: bool, strategy: str = "rows") -> list[dict[str, Any
             for setting, workers, blas in (("two workers", 2, 1), ("one worker", 1, 2)):
                 with threadpool_limits(blas):
                     med = hs.time_interleaved(
-                        {s: partial(_conv._forward, x, w, b, strategy=s, workers=workers,
-                                    **opts) for s in (strategy, "im2col")}, rounds)
-                    row[f"picked, {setting}"] = _picks(x, w, opts, workers, strategy)
-                row[f"{strategy} / im2col, {setting}"] = (med[strategy]["median"]
-                                                          / med["im2col"]["median"])
-            print(f"{name:26s} {row['dtype']}: {strategy} / im2col, two workers "
-                  f"{row[f'{strategy} / im2col, two workers']:.2f} (picked: "
-                  f"{row['picked, two workers']}), one worker "
-                  f"{row[f'{strategy} / im2col, one worker']:.2f} "
-                  f"(picked: {row['picked, one worker']})")
+                        {s: partial(call, strategy=s, workers=workers)
+                         for s in (strategy, *against)}, rounds)
+                    row[f"picked, {setting}"] = _picks(x, w, opts, workers, strategy,
+                                                       backward=backward)
+                for a in against:
+                    row[f"{strategy} / {a}, {setting}"] = (med[strategy]["median"]
+                                                           / med[a]["median"])
+            print(f"{name:26s} {row['dtype']}: " + ", ".join(
+                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in row.items() if " / " in k or k.startswith("picked")))
             rows.append(row)
     return rows
 
@@ -278,9 +298,9 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-#: The parts of a run; the last two (``kernel_rows``' idea and its rule) carry
-#: the label of the machine they ran on.
-PARTS = ("stages", "rule", "units", "window_rows", "window_rule")
+#: The parts of a run; the last three (``kernel_rows``' idea and its rules)
+#: carry the label of the machine they ran on.
+PARTS = ("stages", "rule", "units", "window_rows", "window_rule", "window_backward")
 
 
 def part(name: str, rounds: int, quick: bool) -> Any:
@@ -294,7 +314,8 @@ def part(name: str, rounds: int, quick: bool) -> Any:
     label = hs.machine_label(hs.machine(), 2)
     if name == "window_rows":
         return {"machine": label, "layers": kernel_rows(rounds, quick)}
-    return {"machine": label, "layers": rule(rounds, quick, "kernel_rows")}
+    return {"machine": label, "layers": rule(rounds, quick, "kernel_rows",
+                                             backward=name == "window_backward")}
 
 
 def main(argv: list[str] | None = None) -> None:

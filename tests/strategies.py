@@ -14,7 +14,7 @@ from unittest import mock
 import numpy as np
 from hypothesis import strategies as st
 
-from im2col import _plan
+from im2col import _rules
 from tests import reference as ref
 
 FLOATS = (np.float32, np.float64)
@@ -111,7 +111,7 @@ def threads_for_tiny_calls() -> Iterator[None]:
     """Inside the block, even a tiny convolution may get worker threads (by
     default a worker needs millions of multiply-adds), so tests run the
     threaded path on small shapes."""
-    with mock.patch.object(_plan, "WORK_PER_WORKER", 1):
+    with mock.patch.object(_rules, "WORK_PER_WORKER", 1):
         yield
 
 

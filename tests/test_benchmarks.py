@@ -178,6 +178,22 @@ def test_rows_benchmark_runs_quick() -> None:
     assert set(units) == {"default images", *(f"{k} images" for k in rows.UNITS)}
 
 
+def test_kernel_rows_backward_rule_runs_quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.rows``' ``window_backward``: against im2col, and ``full`` where it applies."""
+    from benchmarks import rows
+
+    layers = rows._layers(quick=False)
+    monkeypatch.setattr(rows, "_layers", lambda quick: {
+        k: layers[k] for k in ("5x5", "stem 7x7/2")})  # the stem has stride 2: skipped
+    res = rows.part("window_backward", rounds=1, quick=False)
+    assert [(r["layer"], r["dtype"]) for r in res["layers"]] == [
+        ("5x5", "float32"), ("5x5", "float64")]
+    for r in res["layers"]:
+        assert r["kernel_rows / im2col, two workers"] > 0
+        assert r["kernel_rows / full, one worker"] > 0
+        assert r["picked, two workers"] and not r["picked, one worker"]
+
+
 def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPatch) -> None:
     """``benchmarks.rows.kernel_rows``: one GEMM per kernel row gives im2col's output.
 

@@ -75,6 +75,9 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
         return padded + n * C * band * kw * g.ow + F * Cg * taps  # filters reordered
     if strategy == "kernel_rows" and not backward:  # the same strip, a product
         return padded + n * C * band * kw * g.ow + F * Cg * taps + (F * pix if kh > 1 else 0)
+    if strategy == "kernel_rows":  # the strip, its gradient's product, dw by kernel row
+        return (padded + n * C * band * kw * g.ow + F * Cg * taps
+                + (C * kw * pix if kh > 1 else 0) + F * Cg * taps + dw_product + dout_copy)
     if strategy in ("im2col", "rows", "kernel_rows") or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy
@@ -113,7 +116,7 @@ def shared(strategy: str, ws: tuple[int, ...], *, backward: bool,
     """Elements of the arrays all workers share (the filters laid out);
     ``whole`` if units are whole images."""
     F, Cg, kh, kw = ws
-    if strategy == "shift" or (strategy in ("rows", "kernel_rows") and not backward):
+    if strategy in ("shift", "kernel_rows") or (strategy == "rows" and not backward):
         return F * Cg * kh * kw
     if strategy == "winograd":   # the filters, and in the backward pass the sums
         return 16 * F * Cg * (2 if backward else 1)
@@ -320,8 +323,8 @@ def _without_winograd(layer: Any, x: np.ndarray, max_memory: Any, *,
                       backward: bool, workers: int) -> Plan:
     from unittest import mock
 
-    from im2col import _plan
-    with mock.patch.object(_plan, "WINOGRAD_CHANNELS", 2**62):
+    from im2col import _rules
+    with mock.patch.object(_rules, "WINOGRAD_CHANNELS", 2**62):
         return plan(layer, x, max_memory, backward=backward, workers=workers)
 
 

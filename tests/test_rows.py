@@ -11,7 +11,8 @@ from threadpoolctl import threadpool_limits
 
 from im2col import _conv, conv2d
 from im2col._layer import Plan, layer_of
-from im2col._plan import OVERHEAD, ROWS_FILTERS, ROWS_KERNEL, extra_bytes, plan
+from im2col._plan import extra_bytes, plan
+from im2col._rules import OVERHEAD, ROWS_FILTERS, ROWS_KERNEL
 from tests import reference as ref
 from tests.strategies import conv_arrays
 

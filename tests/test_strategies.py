@@ -10,7 +10,8 @@ import pytest
 
 from im2col import _conv, _run, conv2d, conv2d_backward, peak_memory
 from im2col._layer import Plan, layer_of
-from im2col._plan import OVERHEAD, extra_bytes, plan
+from im2col._plan import extra_bytes, plan
+from im2col._rules import OVERHEAD
 from im2col._strategies import STRATEGIES, _base
 from tests import reference as ref
 from tests.strategies import assert_each_close, conv_arrays

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from im2col import _conv, conv2d, conv2d_backward
 from im2col._layer import Plan, layer_of
-from im2col._plan import OVERHEAD, extra_bytes
+from im2col._plan import extra_bytes
+from im2col._rules import OVERHEAD
 from im2col._strategies._tiles import A3T, AT, BT, G2_INT, S2, G
 from tests import reference as ref
 from tests.strategies import (

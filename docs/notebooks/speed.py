@@ -195,7 +195,8 @@ rows += [f"| {k} | {v['no blocks']:.2f} | {v['blocks']:.2f} "
          f"| {v['every deep GEMM in blocks']:.2f} | {bwd[k]:.2f} |" for k, v in fwd.items()]
 display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(rows)
                  + "\n\nThese runs predate the window rows plan (below): their "
-                 "5x5, 4-group and dilated forward passes are im2col's."))
+                 "5x5, 4-group and dilated forward passes, and the 5x5 backward pass, are "
+                 "im2col's."))
 
 # %% [markdown]
 # **The GEMM is most of it.** Where a layer is far behind, so are its bare
@@ -240,9 +241,15 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   column, so that the columns of each window row, for all output rows at
 #   once, are one matrix, a view: `kh` products summed (the window rows
 #   plan), on a copy about `kh` times smaller than the
-#   columns, where its buffers take no more than the columns' (printed
-#   below: its stages, and it against the columns with one worker or two,
-#   measured on the machine named there).
+#   columns, where its buffers take no more than the columns' and BLAS
+#   runs on one thread (with one worker and BLAS on two threads it lost).
+#   Its backward pass reads the same views for `dw`, and sums the strip's
+#   gradient through them before one strided add per window column; where
+#   the backward pass takes the full correlation of `dout` instead (as
+#   many filters as channels, same-size output: the 4-group and dilated
+#   layers), that stays. About even time, less memory (printed
+#   below: its stages, and it against the columns in both passes, with
+#   one worker or two, measured on the machine named there).
 # - *Groups.* One `matmul` broadcast over the groups instead of one call
 #   per group. Alone, on one thread, it is no faster (printed below); on
 #   two workers it makes fewer calls, which counts (next item), so it is
@@ -317,13 +324,13 @@ print(f"S1, 10 images, one thread: im2col copies its columns in "
       f"at a time, in {st['rows: GEMM per output row']:.2f} ms")
 
 
-def print_rule(layers, what, *, depth=False):
+def print_rule(layers, what, *, depth=False, call="conv2d"):
     """Print a rule of rows.json: float32 and float64 ratios per layer and setting."""
     for setting in ("two workers", "one worker"):
         print(f"{what} / the columns, {setting}"
               f"{' (BLAS on two threads)' if setting == 'one worker' else ''}, float32 "
               "and float64" + (", with the products' depth C/groups*kw" if depth else "")
-              + f" (* where conv2d takes {'them' if depth else 'the strip'}):")
+              + f" (* where {call} takes {'them' if depth else 'the strip'}):")
         for r in layers:
             if r["dtype"] == "float32":
                 pair = [q for q in layers if q["layer"] == r["layer"]]
@@ -350,6 +357,16 @@ for r in strip["window_rows"]["layers"]:
 window_rule = strip["window_rule"]
 print_rule(window_rule["layers"], "Window rows", depth=True)
 print(f"Window rows measured on {window_rule['machine']}.")
+window_backward = strip["window_backward"]
+print_rule(window_backward["layers"], "Backward pass: window rows", depth=True,
+           call="conv2d_backward")
+correlation = [r for r in window_backward["layers"]
+               if r["layer"] in ("4 groups", "dilation 2") and r["dtype"] == "float32"]
+print("Backward pass: window rows / the full correlation of dout, two workers, float32: "
+      + ", ".join(f"{r['layer']} "
+                  + f"{next(v for k, v in r.items() if k.endswith('/ full, two workers')):.2f}"
+                  for r in correlation))
+print(f"Backward pass measured on {window_backward['machine']}.")
 g = ideas["groups"]
 print(f"4 groups, one image, one thread: one matmul for all groups takes "
       f"{g['one matmul for all groups'] / g['one matmul per group']:.2f}x "
@@ -412,7 +429,8 @@ for r in turns["calls"]:
     print(f"(32, 148) @ (148, {r['pixels']}), {r['us per call']:.0f} us per call: two "
           f"threads making them at once take {r['two / one']:.2f}x the time of one")
 print("Whole layers on two workers, time with the old habit / as shipped when measured "
-      "(the 5x5, 4-group and dilated forward passes by im2col, before window rows):")
+      "(before window rows: the 5x5, 4-group and dilated forward passes, and the 5x5 "
+      "backward pass, by im2col):")
 for habit in ("views per unit", "one call per group", "dw per image", "all three"):
     print(f"  {habit}: " + ", ".join(
         f"{r['layer']} {r[f'forward {habit} / shipped']:.2f}/{r[f'backward {habit} / shipped']:.2f}"

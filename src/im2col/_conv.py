@@ -52,10 +52,11 @@ def conv2d(
     runs on one thread (under the workers), copies a strip of each input
     row's windows of one kernel row, about ``kh/sh`` times smaller than the
     columns, and multiplies one output row at a time on a view of it;
-    elsewhere, with stride 1 along the height, more than one kernel row
-    and at least 96 channels per group times kernel columns, the same
-    windows laid out by channel and kernel column and one product per
-    kernel row, summed, where that takes no more memory than the columns.
+    elsewhere, with stride 1 along the height, more than one kernel row,
+    at least 96 channels per group times kernel columns and BLAS on one
+    thread, the same windows laid out by channel and kernel column and
+    one product per kernel row, summed, where that takes no more memory
+    than the columns.
 
     Parameters
     ----------
@@ -207,7 +208,10 @@ def conv2d_backward(
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns. Elsewhere with stride
     1, an output as large as the input and no more filters than channels,
     ``dx`` is the convolution of ``dout`` with the flipped filters (im2col
-    of ``dout``, one product, no col2im).
+    of ``dout``, one product, no col2im). Elsewhere, where :func:`conv2d`
+    takes the strip laid out by channel and kernel column on more than one
+    worker, so does this: ``dw`` and the strip's gradient by one product
+    per kernel row, then one strided ``+=`` per kernel column.
 
     Parameters
     ----------

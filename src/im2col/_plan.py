@@ -1,9 +1,8 @@
 """The planner: which strategy, how large a unit and how many workers.
 
 Its cost model is :func:`extra_bytes`, the sum of the buffers each
-strategy declares; the search is :func:`plan`. The constants were measured
-on the 2-core benchmark machines (``benchmarks/results``, whose files name
-the machine each ran on); the reason for each is given beside it.
+strategy declares; the search is :func:`plan`. Its thresholds, with the
+reason for each, are in :mod:`im2col._rules`.
 """
 
 from __future__ import annotations
@@ -13,110 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _threads
+from . import _rules, _threads
 from ._checks import as_int
 from ._layer import Layer, Plan
 from ._strategies import STRATEGIES
-
-#: Bytes set aside from ``max_memory``, per worker, for what a call
-#: allocates besides its planned buffers: NumPy's ufunc buffers (a strided
-#: ``+=`` buffers up to 8192 elements per operand, 192 KiB for three float64
-#: operands) and Python objects.
-OVERHEAD = 256 * 2**10
-
-#: Fewest multiply-adds that make a worker thread worth its cost: handing a
-#: task to a pool thread and waiting for it takes about 0.1 ms.
-WORK_PER_WORKER = 8 * 2**20
-
-#: Below this many output pixels per image, ``im2col_t`` (one wide GEMM per
-#: unit) beats one narrow GEMM per image.
-SMALL_IMAGE = 256
-
-#: The backward pass of a stride-1 layer uses ``wide`` instead of ``im2col``
-#: when the wide grid adds at most this fraction of GEMM columns,
-#: ``(Wp - ow) / ow``: its col2im becomes one contiguous add per kernel tap,
-#: which paid for a few extra columns (the forward pass gains nothing): on
-#: S3 (4%) 0.90-0.92x ``im2col``'s time with two threads, on S1 (19%) no
-#: gain. Since ``im2col``'s col2im sums the kernel rows first
-#: (:func:`._columns.add_columns`) ``wide`` took 0.97-1.14x ``im2col``'s
-#: time on S3 (float32 and float64, one and two threads,
-#: ``benchmarks/results``), no gain; but ``wide``'s plan is also the bound
-#: of Winograd's backward memory on S3's layer (``im2col``'s plan,
-#: smaller, is below Winograd's: :func:`extra_bytes`), so it stays.
-WIDE_WASTE = 0.1
-
-
-#: The forward pass uses ``rows`` (one GEMM per output row on a strip of
-#: the input, about ``kh/sh`` times smaller than the columns) for a kernel
-#: at least :data:`ROWS_KERNEL` high (and taller than the stride, else the
-#: strip is the larger) and at most :data:`ROWS_FILTERS` filters per
-#: group, where BLAS runs on one thread (the call's workers hold it there):
-#: there im2col's copy is large beside its GEMM. On two workers, in three
-#: runs, 7x7 layers of 8 to 64 filters took 0.49-0.96x im2col's time
-#: (float32 and float64), of 128 filters 0.91-1.10x, 5x5 and 3x3 layers
-#: 0.77-1.32x. With BLAS on two threads, which its narrow products cannot
-#: use, 7x7 layers of 8 or 16 filters took 0.16-0.72x, but of 32 or 64
-#: filters 0.49-1.69x (the stem 7x7/2 1.20-1.69x), so it is not used
-#: there (``python -m benchmarks.rows``, ``rule``).
-ROWS_KERNEL = 7
-ROWS_FILTERS = 64
-
-#: Elsewhere the forward pass of a layer of stride 1 along the height and
-#: more than one kernel row uses ``kernel_rows`` (one GEMM per kernel row
-#: on a strip of the input, ``C/groups*kw`` deep) where that depth is at
-#: least this and its buffers take no more than im2col's on the same units.
-#: Against im2col (float32 and float64), on two workers the layers at
-#: least 96 deep took 0.72-1.14x the time (the 4-group one 0.86-0.91x, the
-#: 5x5 one 1.00-1.14x, the dilated one 0.93-0.96x, S3 forced 0.89-0.91x),
-#: those at most 48 deep 1.15-2.06x; on one worker with BLAS on two
-#: threads, the deep ones 0.61-1.08x (``python -m benchmarks.rows``,
-#: ``window_rule``, in ``benchmarks/results``; measured on another machine
-#: than the constants above, named there). So it trades about even time,
-#: or less, for less memory.
-KERNEL_ROWS_DEPTH = 96
-
-
-#: The backward pass uses ``full`` only on outputs of at least this many
-#: pixels per image: on 10x10 to 14x14 outputs it took 0.80-1.00x the time
-#: of ``im2col_t`` (one wide GEMM per unit), on 7x7 ones 0.94-1.30x
-#: (float32 and float64, ``python -m benchmarks.backward``, ``small_images``).
-FULL_PIXELS = 10 * 10
-
-
-#: ``winograd`` (Winograd's minimal filtering on 2x2 tiles) computes a 3x3,
-#: stride-1 layer with at least this many input channels and filters per
-#: group and :data:`WINOGRAD_PIXELS` output pixels per image: there it took
-#: less time than the other strategies (float32: ``python -m
-#: benchmarks.ideas``, ``winograd_rule``; in float64 the forward pass took
-#: 0.67-0.79x the time of the choice without it on S3 and S4,
-#: ``benchmarks/results``), on fewer channels or 7x7 outputs more. The
-#: backward pass uses it only where its buffers take no more bytes than
-#: those of the strategy it replaces, on the most images per unit that keep
-#: it so: the transformed filters and their summed gradient, 16 + 16
-#: elements per filter and channel against 9 weights, outweigh the columns
-#: of small images of many channels (512 channels at 14x14, two workers: 44
-#: MiB against ``im2col_t``'s 36; at 256 channels, S4, 13.6 against 15.4 in
-#: float32; in float64, where the columns' units hold half the images, S4
-#: takes ``full``). The lower bounds rest on layers of as many filters as
-#: channels: 64 channels on 14x14 to 56x56 outputs (the forward pass about
-#: even on 20x20 and 28x28), 96 to 256 on 14x14, 256 and 512 on 7x7. A
-#: grouped layer's products are per group but its transforms cover every
-#: channel, so its counts are per group: 4 groups of 32 channels at 28x28
-#: took 1.09-1.12x the time forward, 2 or 4 groups of 64 to 128 channels
-#: each 0.70-0.88x (three runs, the last in ``benchmarks/results``).
-WINOGRAD_CHANNELS = 64
-WINOGRAD_PIXELS = 14 * 14
-#: The backward pass uses ``winograd`` only where channels per group times
-#: filters per group times output pixels per image reach this (64 channels
-#: at 32x32): against ``full``, on layers of as many filters as channels,
-#: it took 0.84-0.99x the time at 64 channels on 40x40 and 56x56, 128 on
-#: 28x28 and 256 on 14x14 outputs, but 0.99-1.67x at 64 channels on 14x14
-#: to 28x28 and 96 or 128 on 14x14 (``winograd_rule``). In 2 groups (three
-#: runs, the last in ``benchmarks/results``) it took 0.76-0.95x for 64
-#: channels each at 56x56 and 0.71-0.78x for 128 at 28x28; below the
-#: bound it is borderline, 0.83-1.10x (64 each at 28x28, 128 at 14x14), so
-#: the bound stays where the layers of one group put it.
-WINOGRAD_BACKWARD_WORK = 64 * 64 * 32 * 32
 
 
 def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
@@ -154,17 +53,17 @@ def plan(
     so); else, for the backward pass of a stride-1 layer of at least
     :data:`FULL_PIXELS` output pixels, as many as its input, and no more
     filters than channels, ``full`` if its buffers take no more than those
-    of the columns' plan below plus a copy of the filters; else the columns:
-    ``im2col_t`` for images of fewer than :data:`SMALL_IMAGE` output pixels;
-    for the forward pass of a kernel at least :data:`ROWS_KERNEL` high and
-    taller than the stride, with at most :data:`ROWS_FILTERS` filters per
-    group and dilation 1 along the height, when BLAS runs on one thread,
-    ``rows``; for the forward pass of stride 1 along the height, more than
-    one kernel row and products at least :data:`KERNEL_ROWS_DEPTH` deep
-    (``C/groups*kw``), ``kernel_rows`` if its buffers take no more than
-    im2col's; for the backward pass of a stride-1 layer whose wide grid
-    wastes at most :data:`WIDE_WASTE` of the columns, ``wide``; else
-    ``im2col``; with as many images per unit as the strategy's
+    of the columns' plan below (not ``kernel_rows``'s) plus a copy of the
+    filters; else the columns: ``im2col_t`` for images of fewer than
+    :data:`SMALL_IMAGE` output pixels; for the forward pass of a kernel at
+    least :data:`ROWS_KERNEL` high and taller than the stride, with at most
+    :data:`ROWS_FILTERS` filters per group and dilation 1 along the height,
+    when BLAS runs on one thread, ``rows``; for the backward pass of a
+    stride-1 layer whose wide grid wastes at most :data:`WIDE_WASTE` of the
+    columns, ``wide``; for stride 1 along the height, more than one kernel
+    row and products at least :data:`KERNEL_ROWS_DEPTH` deep
+    (``C/groups*kw``), when BLAS runs on one thread, ``kernel_rows`` if its
+    buffers take no more than im2col's; else ``im2col``; with as many images per unit as the strategy's
     ``target_bytes / workers`` of columns hold (at least one, and few enough
     to leave a unit for each of ``workers``). ``workers`` is cut to one per
     :data:`WORK_PER_WORKER` multiply-adds. Under ``max_memory``, fewer
@@ -183,7 +82,7 @@ def plan(
         if reason is not None:
             raise ValueError(f"strategy {strategy!r} needs {reason}")
     workers = max(1, min(workers, layer.g.N,
-                         layer.work(backward=backward) // WORK_PER_WORKER))
+                         layer.work(backward=backward) // _rules.WORK_PER_WORKER))
     search = _Search(layer, x, max_memory, backward, dout_contiguous)
     if workers > 1:
         p = search.run(strategy, images, workers)
@@ -221,44 +120,47 @@ class _Search:
             return self.cost(self.make("winograd", k, g.out[0], workers))
 
         if (STRATEGIES["winograd"].unfit(layer, self.x) is not None
-                or min(layer.Cg, layer.Fg) < WINOGRAD_CHANNELS
-                or g.out[0] * g.out[1] < WINOGRAD_PIXELS
+                or min(layer.Cg, layer.Fg) < _rules.WINOGRAD_CHANNELS
+                or g.out[0] * g.out[1] < _rules.WINOGRAD_PIXELS
                 or (budget is not None and cost(1) > budget)):
             return others, None
         if not self.backward:
             return ["winograd", *others], None
-        if layer.Cg * layer.Fg * g.out[0] * g.out[1] < WINOGRAD_BACKWARD_WORK:
+        if layer.Cg * layer.Fg * g.out[0] * g.out[1] < _rules.WINOGRAD_BACKWARD_WORK:
             return others, None
         # the most images whose buffers take no more than the columns'
-        bound = self.cost(self.first_plan(self.columns(workers), workers))
+        bound = self.cost(self.first_plan(self.columns(workers, strip=False), workers))
         if cost(1) > bound:
             return others, None
         top = self.first_plan("winograd", workers).images
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
-    def columns(self, workers: int) -> str:
+    def columns(self, workers: int, *, strip: bool = True) -> str:
         """Return the column strategy.
 
-        That is ``im2col_t``, ``rows``, ``kernel_rows``, ``wide`` or ``im2col``.
+        That is ``im2col_t``, ``rows``, ``wide``, ``kernel_rows`` (unless
+        not ``strip``: the memory bounds of ``winograd`` and ``full`` are
+        the other columns') or ``im2col``.
         """
         g = self.layer.g
         oh, ow = g.out
-        if oh * ow < SMALL_IMAGE:
+        if oh * ow < _rules.SMALL_IMAGE:
             return "im2col_t"
-        if (not self.backward and g.kernel[0] >= ROWS_KERNEL
-                and g.stride[0] < g.kernel[0] and self.layer.Fg <= ROWS_FILTERS
+        if (not self.backward and g.kernel[0] >= _rules.ROWS_KERNEL
+                and g.stride[0] < g.kernel[0] and self.layer.Fg <= _rules.ROWS_FILTERS
                 and STRATEGIES["rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)):
             return "rows"
-        if (not self.backward and g.kernel[0] > 1
-                and self.layer.Cg * g.kernel[1] >= KERNEL_ROWS_DEPTH
+        if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
+                and g.padded[1] - ow <= _rules.WIDE_WASTE * ow):
+            return "wide"
+        if (strip and g.kernel[0] > 1
+                and self.layer.Cg * g.kernel[1] >= _rules.KERNEL_ROWS_DEPTH
                 and STRATEGIES["kernel_rows"].unfit(self.layer, self.x) is None
+                and _threads.single_blas(workers)
                 and self.cost(self.first_plan("kernel_rows", workers))
                 <= self.cost(self.first_plan("im2col", workers))):
             return "kernel_rows"
-        if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
-                and g.padded[1] - ow <= WIDE_WASTE * ow):
-            return "wide"
         return "im2col"
 
     def without_winograd(self, workers: int) -> list[str]:
@@ -272,11 +174,11 @@ class _Search:
         """
         layer, g = self.layer, self.layer.g
         names = [self.columns(workers), "shift"]
-        if (self.backward and g.out[0] * g.out[1] >= FULL_PIXELS
+        if (self.backward and g.out[0] * g.out[1] >= _rules.FULL_PIXELS
                 and STRATEGIES["full"].unfit(layer, self.x) is None
                 and layer.F <= g.C and g.out[0] * g.out[1] >= g.H * g.W
-                and self.cost(self.first_plan("full", workers)) <= self.cost(
-                    self.first_plan(names[0], workers)) + layer.w.nbytes):
+                and self.cost(self.first_plan("full", workers)) <= self.cost(self.first_plan(
+                    self.columns(workers, strip=False), workers)) + layer.w.nbytes):
             return ["full", *names]
         return names
 
@@ -305,7 +207,7 @@ class _Search:
         oh = g.out[0]
         # every worker makes its own ufunc buffers: one OVERHEAD each
         budget = (None if self.max_memory is None
-                  else self.max_memory - workers * OVERHEAD)
+                  else self.max_memory - workers * _rules.OVERHEAD)
 
         def make(name: str, n: int, rows: int) -> Plan:
             return self.make(name, n, rows, workers)
@@ -338,11 +240,11 @@ class _Search:
                     lambda k: fits(make(name, 1, k)), oh))  # noqa: B023
         if workers > 1:
             return None
-        need = min(self.cost(make(name, 1, 1)) for name in names) + OVERHEAD
+        need = min(self.cost(make(name, 1, 1)) for name in names) + _rules.OVERHEAD
         raise ValueError(
             f"max_memory={self.max_memory} bytes is below the {need} bytes the "
             "smallest plan needs (one output row of one image, plus "
-            f"{OVERHEAD} bytes set aside for Python objects and small "
+            f"{_rules.OVERHEAD} bytes set aside for Python objects and small "
             "temporaries)"
         )
 

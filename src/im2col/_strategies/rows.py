@@ -32,9 +32,6 @@ class Rows(Im2col):
     """One GEMM per output row on a strip of the input; backward as :class:`Im2col`."""
 
     name = "rows"
-    #: The axes of the filters ``(groups, F/groups, C/groups, kh, kw)`` in
-    #: the order of the shared ``wr``: ``(groups, F/groups, kh, C/groups, kw)``.
-    filter_axes: tuple[int, ...] = (0, 1, 3, 2, 4)
     #: Small units: the strip of one 32x32 image of S1 (100 KiB) is read
     #: ``kh`` times by the products, from the cache.
     target_bytes = 2 * 2**20
@@ -60,14 +57,13 @@ class Rows(Im2col):
 
     def buffers(self, layer: Layer, n: int, rows: int, *, backward: bool,
                 dout_contiguous: bool) -> Buffers:
-        """Declare :meth:`forward_buffers`; the backward pass declares :class:`Im2col`'s."""
+        """Declare the padded band, the strip and the filters in ``(i, c, j)`` order.
+
+        The backward pass declares :class:`Im2col`'s.
+        """
         if backward:
             return super().buffers(layer, n, rows, backward=backward,
                                    dout_contiguous=dout_contiguous)
-        return self.forward_buffers(layer, n, rows)
-
-    def forward_buffers(self, layer: Layer, n: int, rows: int) -> Buffers:
-        """Declare the padded band, the strip and the filters in ``(i, c, j)`` order."""
         g = layer.g
         return {**_base.padded_input(layer, n, rows),
                 "strip": Buffer((n, layer.groups, g.band_height(rows), layer.Cg,
@@ -76,12 +72,12 @@ class Rows(Im2col):
 
     def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
               backward: bool) -> None:
-        """Lay the filters out in :attr:`filter_axes`' order."""
+        """Lay the filters out as ``(groups, F/groups, kh, C/groups, kw)``."""
         if backward:
             super().start(bufs, layer, backward=backward)
             return
         G, g = layer.groups, layer.g
-        w = layer.w.reshape(G, layer.Fg, layer.Cg, *g.kernel).transpose(self.filter_axes)
+        w = layer.w.reshape(G, layer.Fg, layer.Cg, *g.kernel).transpose(0, 1, 3, 2, 4)
         bufs["wr"].reshape(w.shape)[...] = w
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
