@@ -1,4 +1,4 @@
-"""The ``rows`` and ``kernel_rows`` strategies, measured: ``python -m benchmarks.rows``.
+"""The ``rows`` and ``window_rows`` strategies, measured: ``python -m benchmarks.rows``.
 
 ``rows`` copies, for every padded input row, its ``C*kw`` windows of one
 kernel row into a strip; each output row's columns are then a view of
@@ -17,7 +17,7 @@ forward pass unless said:
   (``ROWS_KERNEL``, ``ROWS_FILTERS`` in ``im2col._rules``).
 - ``units``: S1 on two workers, ``rows`` with 1 to 25 images per unit,
   over the default plan: the evidence for ``Rows.target_bytes``.
-- ``window_rows``: the idea of ``_strategies/kernel_rows.py``, one GEMM
+- ``window_rows``: the idea of ``_strategies/window_rows.py``, one GEMM
   per *kernel* row. With the strip of each image laid out ``(C, kw, Hp, ow)`` (``Hp`` padded
   rows), kernel row ``i``'s columns for every output row at once are one
   BLAS matrix ``(C*kw, oh*ow)`` whose rows lie ``Hp*ow`` apart, starting
@@ -25,9 +25,9 @@ forward pass unless said:
   is ``kh`` GEMMs ``(F, C*kw) @ (C*kw, oh*ow)`` (per group), summed, on a
   copy ``kh`` times smaller than im2col's columns. Against im2col's copy and
   GEMM: the stages of one unit on one thread, and the whole batch on two.
-- ``window_rule``: as ``rule``, ``kernel_rows`` over ``im2col`` (both
+- ``window_rule``: as ``rule``, ``window_rows`` over ``im2col`` (both
   forced) where it applies, with each product's depth ``C/groups*kw``
-  (``KERNEL_ROWS_DEPTH`` in ``im2col._rules``).
+  (``WINDOW_ROWS_DEPTH`` in ``im2col._rules``).
 - ``window_backward``: ``window_rule`` for the backward pass.
 
 These three parts carry the label of the machine they ran on: ``--only
@@ -212,11 +212,11 @@ def units(rounds: int) -> dict[str, float]:
     return {"default images": images, **res}
 
 
-#: The layers of :func:`kernel_rows` (``benchmarks.layers``), images per unit.
-KERNEL_ROWS = {"S1": 10, "S3": 2, "5x5": 4, "4 groups": 4, "dilation 2": 4}
+#: The layers of :func:`window_rows` (``benchmarks.layers``), images per unit.
+WINDOW_ROWS = {"S1": 10, "S3": 2, "5x5": 4, "4 groups": 4, "dilation 2": 4}
 
 
-def _by_kernel_rows(wk: np.ndarray, kcols: list[np.ndarray], out: np.ndarray,
+def _by_window_rows(wk: np.ndarray, kcols: list[np.ndarray], out: np.ndarray,
                     tmp: np.ndarray) -> None:
     """``out = sum_i wk[i] @ kcols[i]``, one GEMM per kernel row."""
     np.matmul(wk[0], kcols[0], out=out)
@@ -252,7 +252,7 @@ def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
                                     cols.reshape(n, G, -1, oh * ow),
                                     out=out.reshape(n, G, Fg, -1)),
             "window rows: copy": partial(np.copyto, strip, swin[:, 0].transpose(2, 0, 1, 3, 4)),
-            "window rows: GEMMs": partial(_by_kernel_rows, wk, kcols,
+            "window rows: GEMMs": partial(_by_window_rows, wk, kcols,
                                           out.reshape(n, G, Fg, -1),
                                           np.empty((n, G, Fg, oh * ow), x.dtype))}, out
 
@@ -264,7 +264,7 @@ def _in_turn(stages: list[Callable[[], object]], times: int) -> None:
             f()
 
 
-def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
+def window_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
     """im2col against one GEMM per kernel row, forward: stages and two threads.
 
     The stages of one unit on one thread, in ms per image; then the whole
@@ -273,7 +273,7 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
     package's workers' do.
     """
     rows = []
-    for name, n in list(KERNEL_ROWS.items())[: 1 if quick else None]:
+    for name, n in list(WINDOW_ROWS.items())[: 1 if quick else None]:
         x, w, _ = arrays(name)
         opts = options(name)
         fns, out = _unit_stages(x[:n], w, opts)
@@ -298,7 +298,7 @@ def kernel_rows(rounds: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
-#: The parts of a run; the last three (``kernel_rows``' idea and its rules)
+#: The parts of a run; the last three (``window_rows``' idea and its rules)
 #: carry the label of the machine they ran on.
 PARTS = ("stages", "rule", "units", "window_rows", "window_rule", "window_backward")
 
@@ -313,8 +313,8 @@ def part(name: str, rounds: int, quick: bool) -> Any:
         return units(rounds)
     label = hs.machine_label(hs.machine(), 2)
     if name == "window_rows":
-        return {"machine": label, "layers": kernel_rows(rounds, quick)}
-    return {"machine": label, "layers": rule(rounds, quick, "kernel_rows",
+        return {"machine": label, "layers": window_rows(rounds, quick)}
+    return {"machine": label, "layers": rule(rounds, quick, "window_rows",
                                              backward=name == "window_backward")}
 
 

@@ -59,14 +59,12 @@ def run(shapes: list[mt.Shape], dtypes: list[str], thread_counts: list[int],
                 back = p == "backward"
                 names = list(mt.backward_methods(shape, a) if back
                              else mt.forward_methods(shape, a))
-                peaks = {m: measure(shape, "float32", back, m) for m in names}
-                row = {"shape": shape.name, "pass": p, "dtype": "float32",
-                       "peak_extra_bytes": peaks}
-                mem.append(row)
+                extra = {m: measure(shape, "float32", back, m) for m in names}
+                mem.append({"shape": shape.name, "pass": p, "dtype": "float32",
+                            "peak_extra_bytes": extra})
                 if log:
                     log(f"memory {shape.name} {p}: " + ", ".join(
-                        f"{k} {v / 2**20:.1f} MiB"
-                        for k, v in peaks.items()))
+                        f"{k} {v / 2**20:.1f} MiB" for k, v in extra.items()))
     effect = settings.measure() if settings_check else None
     if log and effect:
         log("\n".join(settings.markdown(effect)))

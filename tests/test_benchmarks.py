@@ -123,6 +123,20 @@ def test_blocks_benchmark_times_both_ways_and_restores_the_rule(
     assert before == _base.SMALL_GEMM
 
 
+def test_the_report_keeps_the_gemm_rates_apart_from_the_memory() -> None:
+    """``benchmarks.run.run``: the peak GEMM rates per dtype and threads, and
+    each pass's peak memory per method, under their own keys."""
+    from benchmarks import methods, run
+
+    shape = methods.Shape("tiny", (2, 3, 8, 8), (4, 3, 3, 3), 1, 1)
+    res = run.run([shape], ["float32"], [1], ["forward", "backward"], rounds=1,
+                  memory="here", gemm_size=64)
+    assert list(res["gemm_peak_gflops"]) == ["float32, 1 threads"]
+    assert [(m["pass"], "default" in m["peak_extra_bytes"]) for m in res["memory"]] == [
+        ("forward", True), ("backward", True)]
+    assert "- Peak GEMM (64^3): float32, 1 threads " in run.markdown(res)
+
+
 def test_turns_benchmark_runs_quick() -> None:
     """The turns benchmark's two measurements run, and put back what they patch."""
     from benchmarks import turns
@@ -178,7 +192,7 @@ def test_rows_benchmark_runs_quick() -> None:
     assert set(units) == {"default images", *(f"{k} images" for k in rows.UNITS)}
 
 
-def test_kernel_rows_backward_rule_runs_quick(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_window_rows_backward_rule_runs_quick(monkeypatch: pytest.MonkeyPatch) -> None:
     """``benchmarks.rows``' ``window_backward``: against im2col, and ``full`` where it applies."""
     from benchmarks import rows
 
@@ -189,21 +203,22 @@ def test_kernel_rows_backward_rule_runs_quick(monkeypatch: pytest.MonkeyPatch) -
     assert [(r["layer"], r["dtype"]) for r in res["layers"]] == [
         ("5x5", "float32"), ("5x5", "float64")]
     for r in res["layers"]:
-        assert r["kernel_rows / im2col, two workers"] > 0
-        assert r["kernel_rows / full, one worker"] > 0
-        assert r["picked, two workers"] and not r["picked, one worker"]
+        assert r["window_rows / im2col, two workers"] > 0
+        assert r["window_rows / full, one worker"] > 0
+        assert r["picked, two workers"]
+        assert not r["picked, one worker"]
 
 
-def test_kernel_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``benchmarks.rows.kernel_rows``: one GEMM per kernel row gives im2col's output.
+def test_window_rows_benchmark_makes_im2cols_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.rows.window_rows``: one GEMM per kernel row gives im2col's output.
 
     With a dilated layer, where the kernel rows' matrices start ``dh`` strip
     rows apart, and a 4-group one, on one image each.
     """
     from benchmarks import rows
 
-    monkeypatch.setattr(rows, "KERNEL_ROWS", {"dilation 2": 1, "4 groups": 1})
-    res = rows.kernel_rows(rounds=1, quick=False)
+    monkeypatch.setattr(rows, "WINDOW_ROWS", {"dilation 2": 1, "4 groups": 1})
+    res = rows.window_rows(rounds=1, quick=False)
     assert [r["layer"] for r in res] == ["dilation 2", "4 groups"]
     assert all(r["same"] for r in res)
     assert all(set(r["ms per image"]) == {"im2col: copy", "im2col: GEMM",

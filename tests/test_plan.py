@@ -69,16 +69,16 @@ def elements(strategy: str, xs: tuple[int, ...], ws: tuple[int, ...],
     slots = batch + 1 if batch > 1 else 1             # and their sum
     if strategy == "matmul":                          # no copy of x at all
         return (slots * F * Cg if backward else 0) + dout_copy
-    if strategy in ("im2col", "rows", "kernel_rows", "full"):
+    if strategy in ("im2col", "rows", "window_rows", "full"):
         dw_product *= slots
     if strategy == "rows" and not backward:     # kw windows of every band row
         return padded + n * C * band * kw * g.ow + F * Cg * taps  # filters reordered
-    if strategy == "kernel_rows" and not backward:  # the same strip, a product
+    if strategy == "window_rows" and not backward:  # the same strip, a product
         return padded + n * C * band * kw * g.ow + F * Cg * taps + (F * pix if kh > 1 else 0)
-    if strategy == "kernel_rows":  # the strip, its gradient's product, dw by kernel row
+    if strategy == "window_rows":  # the strip, its gradient's product, dw by kernel row
         return (padded + n * C * band * kw * g.ow + F * Cg * taps
                 + (C * kw * pix if kh > 1 else 0) + F * Cg * taps + dw_product + dout_copy)
-    if strategy in ("im2col", "rows", "kernel_rows") or (strategy == "full" and not (
+    if strategy in ("im2col", "rows", "window_rows") or (strategy == "full" and not (
             backward and rows == g.oh)):              # columns (n, K, rows*ow)
         return padded + K * pix + dw_product + dout_copy
     if strategy == "full":     # columns large enough for dout's, dout padded
@@ -116,7 +116,7 @@ def shared(strategy: str, ws: tuple[int, ...], *, backward: bool,
     """Elements of the arrays all workers share (the filters laid out);
     ``whole`` if units are whole images."""
     F, Cg, kh, kw = ws
-    if strategy in ("shift", "kernel_rows") or (strategy == "rows" and not backward):
+    if strategy in ("shift", "window_rows") or (strategy == "rows" and not backward):
         return F * Cg * kh * kw
     if strategy == "winograd":   # the filters, and in the backward pass the sums
         return 16 * F * Cg * (2 if backward else 1)

@@ -531,11 +531,11 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   [When does Winograd pay?](../winograd/)), `rows` (forward only: a strip
 #   of each input row's windows of one kernel row, one GEMM per output row
 #   on a view of it, see [Can the columns be a view after all?](../strip/);
-#   picked for tall kernels and few filters), window rows (forward only:
-#   a strip by channel and window column, one GEMM per window row on a view
-#   of it; picked in the forward pass for products at least 96 deep, where
-#   `winograd` and `rows` are not and its buffers are no larger); all
-#   but `shift` and
+#   picked for tall kernels and few filters), `window_rows` (a strip by
+#   channel and window column, one GEMM per window row on a view of it,
+#   in both passes; picked for products at least 96 deep, with
+#   BLAS on one thread, where `winograd`, `rows`, `wide` and `full` are not
+#   and its buffers are no larger); all but `shift` and
 #   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from

@@ -53,7 +53,7 @@ def plan(
     so); else, for the backward pass of a stride-1 layer of at least
     :data:`FULL_PIXELS` output pixels, as many as its input, and no more
     filters than channels, ``full`` if its buffers take no more than those
-    of the columns' plan below (not ``kernel_rows``'s) plus a copy of the
+    of the columns' plan below (not ``window_rows``'s) plus a copy of the
     filters; else the columns: ``im2col_t`` for images of fewer than
     :data:`SMALL_IMAGE` output pixels; for the forward pass of a kernel at
     least :data:`ROWS_KERNEL` high and taller than the stride, with at most
@@ -61,8 +61,8 @@ def plan(
     when BLAS runs on one thread, ``rows``; for the backward pass of a
     stride-1 layer whose wide grid wastes at most :data:`WIDE_WASTE` of the
     columns, ``wide``; for stride 1 along the height, more than one kernel
-    row and products at least :data:`KERNEL_ROWS_DEPTH` deep
-    (``C/groups*kw``), when BLAS runs on one thread, ``kernel_rows`` if its
+    row and products at least :data:`WINDOW_ROWS_DEPTH` deep
+    (``C/groups*kw``), when BLAS runs on one thread, ``window_rows`` if its
     buffers take no more than im2col's; else ``im2col``; with as many images per unit as the strategy's
     ``target_bytes / workers`` of columns hold (at least one, and few enough
     to leave a unit for each of ``workers``). ``workers`` is cut to one per
@@ -138,7 +138,7 @@ class _Search:
     def columns(self, workers: int, *, strip: bool = True) -> str:
         """Return the column strategy.
 
-        That is ``im2col_t``, ``rows``, ``wide``, ``kernel_rows`` (unless
+        That is ``im2col_t``, ``rows``, ``wide``, ``window_rows`` (unless
         not ``strip``: the memory bounds of ``winograd`` and ``full`` are
         the other columns') or ``im2col``.
         """
@@ -155,12 +155,12 @@ class _Search:
                 and g.padded[1] - ow <= _rules.WIDE_WASTE * ow):
             return "wide"
         if (strip and g.kernel[0] > 1
-                and self.layer.Cg * g.kernel[1] >= _rules.KERNEL_ROWS_DEPTH
-                and STRATEGIES["kernel_rows"].unfit(self.layer, self.x) is None
+                and self.layer.Cg * g.kernel[1] >= _rules.WINDOW_ROWS_DEPTH
+                and STRATEGIES["window_rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)
-                and self.cost(self.first_plan("kernel_rows", workers))
+                and self.cost(self.first_plan("window_rows", workers))
                 <= self.cost(self.first_plan("im2col", workers))):
-            return "kernel_rows"
+            return "window_rows"
         return "im2col"
 
     def without_winograd(self, workers: int) -> list[str]:

@@ -25,7 +25,7 @@ SMALL_IMAGE = 256
 #: which paid for a few extra columns (the forward pass gains nothing): on
 #: S3 (4%) 0.90-0.92x ``im2col``'s time with two threads, on S1 (19%) no
 #: gain. Since ``im2col``'s col2im sums the kernel rows first
-#: (:func:`._columns.add_columns`) ``wide`` took 0.97-1.14x ``im2col``'s
+#: (:func:`._columns.add_columns`) ``wide`` took 0.90-1.07x ``im2col``'s
 #: time on S3 (float32 and float64, one and two threads,
 #: ``benchmarks/results``), no gain; but ``wide``'s plan is also the bound
 #: of Winograd's backward memory on S3's layer (``im2col``'s plan,
@@ -49,7 +49,7 @@ ROWS_KERNEL = 7
 ROWS_FILTERS = 64
 
 #: Elsewhere a layer of stride 1 along the height and more than one kernel
-#: row uses ``kernel_rows`` (one GEMM per kernel row on a strip of the
+#: row uses ``window_rows`` (one GEMM per kernel row on a strip of the
 #: input, ``C/groups*kw`` deep) where that depth is at least this, BLAS
 #: runs on one thread and its buffers take no more than im2col's on the
 #: same units. Against im2col (float32 and float64, two workers), the
@@ -61,11 +61,12 @@ ROWS_FILTERS = 64
 #: threads the deep ones took 0.70-1.17x forward, 0.77-1.30x backward
 #: (``python -m benchmarks.rows``, ``window_rule`` and
 #: ``window_backward``). So it trades about even time, or less, for less
-#: memory (the 5x5 layer's buffers: 1.9 against 5.0 MiB forward, 3.5
+#: memory (the 5x5 layer's buffers on two workers, float32, by
+#: :func:`im2col._plan.extra_bytes`: 1.9 against 5.0 MiB forward, 3.5
 #: against 5.6 backward). In the backward pass ``full`` comes first where
-#: it applies: on the 4-group and dilated layers ``kernel_rows`` took
+#: it applies: on the 4-group and dilated layers ``window_rows`` took
 #: 1.03-1.30x its time.
-KERNEL_ROWS_DEPTH = 96
+WINDOW_ROWS_DEPTH = 96
 
 
 #: The backward pass uses ``full`` only on outputs of at least this many
@@ -80,8 +81,9 @@ FULL_PIXELS = 10 * 10
 #: group and :data:`WINOGRAD_PIXELS` output pixels per image: there it took
 #: less time than the other strategies (float32: ``python -m
 #: benchmarks.ideas``, ``winograd_rule``; in float64 the forward pass took
-#: 0.67-0.79x the time of the choice without it on S3 and S4,
-#: ``benchmarks/results``), on fewer channels or 7x7 outputs more. The
+#: 0.79-0.83x the time of the choice without it, ``window_rows``, on S3
+#: and S4, 0.70-0.80x im2col's, ``benchmarks/results``), on fewer channels
+#: or 7x7 outputs more. The
 #: backward pass uses it only where its buffers take no more bytes than
 #: those of the strategy it replaces, on the most images per unit that keep
 #: it so: the transformed filters and their summed gradient, 16 + 16

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from .full import FULL
 from .im2col import IM2COL
 from .im2col_t import IM2COL_T
-from .kernel_rows import KERNEL_ROWS
 from .matmul import MATMUL
 from .rows import ROWS
 from .shift import SHIFT
 from .wide import WIDE
+from .window_rows import WINDOW_ROWS
 from .winograd import WINOGRAD
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Every strategy by name, in the order the benchmarks show them.
 STRATEGIES: dict[str, Strategy] = {
-    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, ROWS, KERNEL_ROWS, SHIFT, WIDE, FULL,
+    s.name: s for s in (MATMUL, IM2COL, IM2COL_T, ROWS, WINDOW_ROWS, SHIFT, WIDE, FULL,
                         WINOGRAD)
 }
 

@@ -1,4 +1,4 @@
-"""``kernel_rows``: a strip of kernel-column copies, one GEMM per kernel row.
+"""``window_rows``: a strip of kernel-column copies, one GEMM per window (kernel) row.
 
 The strip holds, for every padded input row of the band, its ``C*kw``
 windows of one kernel row, ``ow`` wide, laid out ``(C, kw, rows, ow)``:
@@ -19,7 +19,7 @@ and BLAS runs on one thread it took from a little more to less time than
 im2col in both passes, and shallower products lost (``python -m
 benchmarks.rows``, ``window_rule`` and ``window_backward``); the planner
 takes it there when its buffers take no more than im2col's
-(:data:`im2col._rules.KERNEL_ROWS_DEPTH`).
+(:data:`im2col._rules.WINDOW_ROWS_DEPTH`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from ._base import Buffer, Buffers, Strategy
 from .im2col import IM2COL
 
 
-class KernelRows(Strategy):
+class WindowRows(Strategy):
     """One GEMM per kernel row on a strip of the input, in both passes; the caller adds the bias."""
 
-    name = "kernel_rows"
+    name = "window_rows"
 
     def unfit(self, layer: Layer, x: np.ndarray) -> str | None:
         """Need stride 1 along the height: output rows are consecutive strip rows."""
@@ -146,4 +146,4 @@ class KernelRows(Strategy):
         return dxp
 
 
-KERNEL_ROWS = KernelRows()
+WINDOW_ROWS = WindowRows()

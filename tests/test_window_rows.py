@@ -1,4 +1,4 @@
-"""``kernel_rows``: one GEMM per kernel row on a strip of the input, in both
+"""``window_rows``: one GEMM per kernel row on a strip of the input, in both
 passes of a layer of stride 1 along the height and deep products."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 from im2col import _conv
 from im2col._layer import Plan
 from im2col._plan import _Search, extra_bytes, plan
-from im2col._rules import KERNEL_ROWS_DEPTH, OVERHEAD
+from im2col._rules import OVERHEAD, WINDOW_ROWS_DEPTH
 from tests import reference as ref
 from tests.strategies import conv_arrays
 from tests.test_rows import _choice, _inputs, _layer, matches_loops
@@ -33,22 +33,22 @@ LAYERS: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
 @pytest.mark.parametrize(("xs", "ws", "opts"), LAYERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "NHWC", "reversed"])
-def test_kernel_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
+def test_window_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
                                    layout: str) -> None:
-    matches_loops("kernel_rows", xs, ws, opts, dtype, layout)
+    matches_loops("window_rows", xs, ws, opts, dtype, layout)
 
 
-def test_kernel_rows_needs_stride_1_along_the_height() -> None:
+def test_window_rows_needs_stride_1_along_the_height() -> None:
     x, w, b, _ = conv_arrays((2, 3, 12, 12), (4, 3, 3, 3))
-    with pytest.raises(ValueError, match="strategy 'kernel_rows' needs stride 1 "
+    with pytest.raises(ValueError, match="strategy 'window_rows' needs stride 1 "
                        "along the height"):
-        _conv._forward(x, w, b, strategy="kernel_rows", stride=(2, 1))
+        _conv._forward(x, w, b, strategy="window_rows", stride=(2, 1))
 
 
 @pytest.mark.parametrize(("xs", "ws", "opts"), LAYERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["C", "F", "NHWC", "reversed"])
-def test_kernel_rows_backward_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
+def test_window_rows_backward_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
                                             layout: str) -> None:
     """Whole images, units of 1 and 2, bands of rows and two workers, with
     ``x`` and ``dout`` in ``layout``, against the loops' gradients."""
@@ -58,50 +58,50 @@ def test_kernel_rows_backward_matches_loops(xs: Any, ws: Any, opts: Any, dtype: 
                                w.astype(np.float64), **opts)
     layer = _layer(x, w, opts)
     rows = max(1, layer.g.out[0] // 3)  # a budget that cuts bands of rows
-    band = OVERHEAD + extra_bytes(layer, Plan("kernel_rows", 1, rows), x.itemsize,
+    band = OVERHEAD + extra_bytes(layer, Plan("window_rows", 1, rows), x.itemsize,
                                   backward=True, dout_contiguous=layout == "C")
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for images, budget, workers in ((None, None, 1), (1, None, 2), (2, None, 1),
                                     (None, band, 1)):
         for _ in range(2):  # the worker's views of its buffers, made and reused
-            got = _conv._backward(dout, x, w, strategy="kernel_rows", images=images,
+            got = _conv._backward(dout, x, w, strategy="window_rows", images=images,
                                   max_memory=budget, workers=workers, **opts)
             for g, e in zip(got, want):
                 assert g.dtype == dtype
                 np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
-    assert plan(layer, x, band, backward=True, strategy="kernel_rows").rows == rows
+    assert plan(layer, x, band, backward=True, strategy="window_rows").rows == rows
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("backward", [False, True])
-def test_the_planner_takes_kernel_rows_for_deep_products(dtype: Any, backward: bool) -> None:
+def test_the_planner_takes_window_rows_for_deep_products(dtype: Any, backward: bool) -> None:
     """Stride 1 along the height, ``C/groups*kw`` at least the bound, BLAS on one
     thread, buffers no larger; in the backward pass where ``full`` is not taken."""
-    deep = -(-KERNEL_ROWS_DEPTH // 5)  # channels of a 5x5 layer just deep enough
+    deep = -(-WINDOW_ROWS_DEPTH // 5)  # channels of a 5x5 layer just deep enough
     five = ((8, deep, 28, 28), (64, deep, 5, 5))
 
     def choice(xs: Any, ws: Any, **opts: Any) -> str:
         return _choice(xs, ws, dtype, backward=backward, **opts)
 
-    assert choice(*five, padding=2) == "kernel_rows"
-    assert choice((8, 64, 28, 28), (64, 64, 3, 3), padding=1, stride=(1, 2)) == "kernel_rows"
-    assert choice((8, deep - 1, 28, 28), (64, deep - 1, 5, 5), padding=2) != "kernel_rows"
-    assert choice(*five, padding=2, stride=(2, 1)) != "kernel_rows"
+    assert choice(*five, padding=2) == "window_rows"
+    assert choice((8, 64, 28, 28), (64, 64, 3, 3), padding=1, stride=(1, 2)) == "window_rows"
+    assert choice((8, deep - 1, 28, 28), (64, deep - 1, 5, 5), padding=2) != "window_rows"
+    assert choice(*five, padding=2, stride=(2, 1)) != "window_rows"
     assert choice((8, 64, 32, 32), (64, 64, 3, 3), padding=1) == "winograd"
-    assert choice((8, deep, 12, 12), (64, deep, 5, 5)) != "kernel_rows"  # im2col_t's
+    assert choice((8, deep, 12, 12), (64, deep, 5, 5)) != "window_rows"  # im2col_t's
     # no more filters than channels, an output as large as the input: full's
     # in the backward pass
     grouped = choice((8, 128, 28, 28), (128, 32, 3, 3), padding=1, groups=4)
     dilated = choice((8, 64, 28, 28), (64, 64, 3, 3), padding=2, dilation=2)
-    assert (grouped, dilated) == (("full",) * 2 if backward else ("kernel_rows",) * 2)
+    assert (grouped, dilated) == (("full",) * 2 if backward else ("window_rows",) * 2)
     for blas, want in ((1, True), (2, False)):  # one worker, BLAS on one thread or two
         with threadpool_limits(blas, user_api="blas"):
             got = _choice(*five, dtype, padding=2, workers=1, backward=backward)
-            assert (got == "kernel_rows") == want
+            assert (got == "window_rows") == want
     # one kernel row: the strip is the columns, and the product more memory
-    assert choice((8, 64, 28, 28), (64, 64, 1, 3), padding=(0, 1)) != "kernel_rows"
+    assert choice((8, 64, 28, 28), (64, 64, 1, 3), padding=(0, 1)) != "window_rows"
     # many filters on few kernel rows: the product outweighs the smaller strip
-    assert choice((8, 48, 28, 28), (512, 48, 2, 2)) != "kernel_rows"
+    assert choice((8, 48, 28, 28), (512, 48, 2, 2)) != "window_rows"
 
 
 @pytest.mark.parametrize(("xs", "ws", "opts"), [
@@ -117,6 +117,6 @@ def test_its_buffers_are_smaller_than_the_columns(xs: Any, ws: Any, opts: Any,
     of as many images as im2col's, and fewer bytes."""
     x, w = np.zeros(xs, dtype), np.zeros(ws, dtype)
     search = _Search(_layer(x, w, opts), x, None, backward, True)
-    kernel_rows, im2col = (search.first_plan(s, 2) for s in ("kernel_rows", "im2col"))
-    assert kernel_rows.images == im2col.images
-    assert search.cost(kernel_rows) < search.cost(im2col)
+    window_rows, im2col = (search.first_plan(s, 2) for s in ("window_rows", "im2col"))
+    assert window_rows.images == im2col.images
+    assert search.cost(window_rows) < search.cost(im2col)
