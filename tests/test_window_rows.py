@@ -27,6 +27,7 @@ LAYERS: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
     ((2, 4, 12, 16), (6, 2, 4, 3), {"dilation": 2, "groups": 2, "padding": "same"}),
     ((2, 2, 7, 9), (3, 2, 7, 2), {}),
     ((1, 1, 1, 6), (2, 1, 1, 3), {"stride": (1, 2)}),
+    ((2, 3, 12, 10), (4, 3, 3, 3), {"dilation": (2, 1)}),  # bands add into dx itself
 ]
 
 
@@ -89,6 +90,9 @@ def test_the_planner_takes_window_rows_for_deep_products(dtype: Any, backward: b
     assert choice(*five, padding=2, stride=(2, 1)) != "window_rows"
     assert choice((8, 64, 32, 32), (64, 64, 3, 3), padding=1) == "winograd"
     assert choice((8, deep, 12, 12), (64, deep, 5, 5)) != "window_rows"  # im2col_t's
+    # a wide grid that wastes little: wide's in the backward pass
+    wide = choice((8, 32, 56, 56), (64, 32, 3, 3), padding=1)
+    assert wide == ("wide" if backward else "window_rows")
     # no more filters than channels, an output as large as the input: full's
     # in the backward pass
     grouped = choice((8, 128, 28, 28), (128, 32, 3, 3), padding=1, groups=4)

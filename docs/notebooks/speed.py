@@ -242,11 +242,12 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   once, are one matrix, a view: `kh` products summed (the window rows
 #   plan), on a copy about `kh` times smaller than the
 #   columns, where its buffers take no more than the columns' and BLAS
-#   runs on one thread (with one worker and BLAS on two threads it lost).
+#   runs on one thread (with one worker and BLAS on two threads it lost
+#   on the layers it is taken for).
 #   Its backward pass reads the same views for `dw`, and sums the strip's
 #   gradient through them before one strided add per window column; where
-#   the backward pass takes the full correlation of `dout` instead (as
-#   many filters as channels, same-size output: the 4-group and dilated
+#   the backward pass takes the full correlation of `dout` instead (no
+#   more filters than channels, same-size output: the 4-group and dilated
 #   layers), that stays. About even time, less memory (printed
 #   below: its stages, and it against the columns in both passes, with
 #   one worker or two, measured on the machine named there).
@@ -533,9 +534,9 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   on a view of it, see [Can the columns be a view after all?](../strip/);
 #   picked for tall kernels and few filters), `window_rows` (a strip by
 #   channel and window column, one GEMM per window row on a view of it,
-#   in both passes; picked for products at least 96 deep, with
-#   BLAS on one thread, where `winograd`, `rows`, `wide` and `full` are not
-#   and its buffers are no larger); all but `shift` and
+#   in both passes; picked for products at least 96 deep, with BLAS on
+#   one thread, where `winograd`, `im2col_t`, `rows`, `wide` and `full`
+#   are not and its buffers are no larger); all but `shift` and
 #   `winograd` cut a float32 product of few filters by shallow columns into
 #   blocks of pixels where OpenBLAS's small-matrix routines run;
 # - `tensordot`, `einsum`: the same windows from

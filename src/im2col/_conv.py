@@ -208,10 +208,14 @@ def conv2d_backward(
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns. Elsewhere with stride
     1, an output as large as the input and no more filters than channels,
     ``dx`` is the convolution of ``dout`` with the flipped filters (im2col
-    of ``dout``, one product, no col2im). Elsewhere, where :func:`conv2d`
-    takes the strip laid out by channel and kernel column on more than one
-    worker, so does this: ``dw`` and the strip's gradient by one product
-    per kernel row, then one strided ``+=`` per kernel column.
+    of ``dout``, one product, no col2im). Elsewhere, with stride 1 along
+    the height, more than one kernel row, at least 96 channels per group
+    times kernel columns and BLAS on one thread, unless the columns are
+    laid out on a grid as wide as the padded rows (stride 1, little
+    waste), the windows are copied into a strip by channel and kernel
+    column, where that takes no more memory than the columns: ``dw`` and
+    the strip's gradient by one product per kernel row, then one strided
+    ``+=`` per kernel column.
 
     Parameters
     ----------

@@ -63,9 +63,9 @@ ROWS_FILTERS = 64
 #: ``window_backward``). So it trades about even time, or less, for less
 #: memory (the 5x5 layer's buffers on two workers, float32, by
 #: :func:`im2col._plan.extra_bytes`: 1.9 against 5.0 MiB forward, 3.5
-#: against 5.6 backward). In the backward pass ``full`` comes first where
-#: it applies: on the 4-group and dilated layers ``window_rows`` took
-#: 1.03-1.30x its time.
+#: against 5.6 backward). In the backward pass ``wide`` and ``full`` come
+#: first where they apply: on the 4-group and dilated layers
+#: ``window_rows`` took 1.03-1.30x ``full``'s time.
 WINDOW_ROWS_DEPTH = 96
 
 
@@ -81,9 +81,9 @@ FULL_PIXELS = 10 * 10
 #: group and :data:`WINOGRAD_PIXELS` output pixels per image: there it took
 #: less time than the other strategies (float32: ``python -m
 #: benchmarks.ideas``, ``winograd_rule``; in float64 the forward pass took
-#: 0.79-0.83x the time of the choice without it, ``window_rows``, on S3
-#: and S4, 0.70-0.80x im2col's, ``benchmarks/results``), on fewer channels
-#: or 7x7 outputs more. The
+#: 0.78-0.83x the time of the choice without it (``window_rows`` on S3,
+#: ``im2col_t`` on S4), 0.70-0.80x im2col's, ``benchmarks/results``), on
+#: fewer channels or 7x7 outputs more. The
 #: backward pass uses it only where its buffers take no more bytes than
 #: those of the strategy it replaces, on the most images per unit that keep
 #: it so: the transformed filters and their summed gradient, 16 + 16

@@ -24,6 +24,8 @@ takes it there when its buffers take no more than im2col's
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .._compat import reshape_view
@@ -97,10 +99,20 @@ class WindowRows(Strategy):
             view: np.ndarray = strip[:, :, None, :, :hb].transpose(1, 2, 3, 0, 4, 5)
             return view
 
+        def row(i: int) -> np.ndarray:  # kernel row i's columns, made once per size of unit
+            return reshape_view(strip[:, :, :, i * dh : i * dh + r], (m, G, layer.Cg * kw, r * ow))
+
         windows = _views.band_windows(bufs, layer, xp, width_only=True)
         np.copyto(_views.unit_view(bufs, f"strip {m} {hb}", target), windows)
-        return [reshape_view(strip[:, :, :, i * dh : i * dh + r], (m, G, layer.Cg * kw, r * ow))
+        return [_views.unit_view(bufs, f"window row {i} {m} {r}", partial(row, i))
                 for i in range(kh)]
+
+    def product(self, bufs: dict[str, np.ndarray], layer: Layer, m: int, r: int,
+                depth: int) -> np.ndarray:
+        """Return ``prod`` for a unit of ``m`` images by ``r`` rows as ``(m, groups, depth, r*ow)``."""
+        ow = layer.g.out[1]
+        return _views.unit_view(bufs, f"product {m} {r}", lambda: reshape_view(
+            bufs["prod"][:m, :, : r * ow], (m, layer.groups, depth, r * ow)))
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
@@ -111,10 +123,11 @@ class WindowRows(Strategy):
         out = reshape_view(o, (m, G, Fg, r * ow))
         wr = bufs["wr"]
         np.matmul(wr[0], cols[0], out=out)
-        for i in range(1, len(cols)):
-            part = reshape_view(bufs["prod"][:m, :, : r * ow], (m, G, Fg, r * ow))
-            np.matmul(wr[i], cols[i], out=part)
-            out += part
+        if len(cols) > 1:
+            part = self.product(bufs, layer, m, r, Fg)
+            for i in range(1, len(cols)):
+                np.matmul(wr[i], cols[i], out=part)
+                out += part
 
     def backward(self, bufs: dict[str, np.ndarray], layer: Layer,
                  xp: np.ndarray, dout: np.ndarray, dxb: np.ndarray,
@@ -129,16 +142,17 @@ class WindowRows(Strategy):
         dwr.fill(0)
         for i in range(kh):
             _grads.add_products(dwr[i], d, cols[i], bufs["tmp"])
-        dw.reshape(G, Fg, Cg, kh, kw)[...] += dwr.reshape(kh, G, Fg, Cg, kw).transpose(
+        reshape_view(dw, (G, Fg, Cg, kh, kw))[...] += dwr.reshape(kh, G, Fg, Cg, kw).transpose(
             1, 2, 3, 0, 4)
         # The strip is used up: it becomes its own gradient, view i receiving product i.
         wr, strip = bufs["wr"], bufs["strip"][:m]
         np.matmul(wr[0], d, out=cols[0])  # strip rows [0, r) of every plane
         strip[:, :, :, r:hb] = 0  # the rows only the other kernel rows reach
-        for i in range(1, kh):
-            part = reshape_view(bufs["prod"][:m, :, : r * ow], (m, G, Cg * kw, r * ow))
-            np.matmul(wr[i], d, out=part)
-            cols[i] += part
+        if kh > 1:
+            part = self.product(bufs, layer, m, r, Cg * kw)
+            for i in range(1, kh):
+                np.matmul(wr[i], d, out=part)
+                cols[i] += part
         dxp = _views.gradient_band(bufs, xp, dxb)  # the padded input is used up
         for j in range(kw):
             _, xs = g.tap_slices(0, j, r)
