@@ -53,6 +53,7 @@ from threadpoolctl import threadpool_limits
 from benchmarks import harness as hs
 from benchmarks.layers import arrays, options
 from im2col import _conv, _threads, _view, conv2d
+from im2col._compat import reshape_view
 from im2col._layer import layer_of
 from im2col._plan import plan
 from im2col._strategies import STRATEGIES, _base
@@ -240,12 +241,9 @@ def _unit_stages(x: np.ndarray, w: np.ndarray, opts: Any
     out = np.empty((n, F, oh * ow), x.dtype)
     strip = np.empty((n, C, kw, hp, ow), x.dtype)
     swin = _view.windows(xp, (1, kw), (1, g.stride[1]), (1, dw))  # (C, 1, kw, n, hp, ow)
-    it, per_image = strip.itemsize, strip[0].size
     # kernel row i, per group: (n, G, Cg*kw, oh*ow), rows hp*ow apart, from strip row i*dh
-    kcols = [np.lib.stride_tricks.as_strided(
-        strip.reshape(-1)[i * dh * ow:], (n, G, Cg * kw, oh * ow),
-        (per_image * it, Cg * kw * hp * ow * it, hp * ow * it, it), writeable=False)
-        for i in range(kh)]
+    kcols = [reshape_view(strip[:, :, :, i * dh : i * dh + oh], (n, G, Cg * kw, oh * ow))
+             for i in range(kh)]
     wk = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, G, Fg, Cg * kw)
     return {"im2col: copy": partial(np.copyto, cols, win.transpose(3, 0, 1, 2, 4, 5)),
             "im2col: GEMM": partial(np.matmul, w.reshape(G, Fg, -1),

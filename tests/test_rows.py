@@ -51,25 +51,35 @@ def test_rows_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any, layout: str
 
 
 def matches_loops(strategy: str, xs: Any, ws: Any, opts: Any, dtype: Any,
-                  layout: str) -> None:
-    """Whole images, units of 1 and 2, bands of rows and two workers, against the loops."""
-    x, w, b, _ = conv_arrays(xs, ws, dtype, **opts)
-    x = _inputs(x, layout)
-    want = ref.conv2d(x.astype(np.float64), w.astype(np.float64),
-                      b.astype(np.float64), **opts)
+                  layout: str, *, backward: bool = False) -> None:
+    """Whole images, units of 1 and 2, bands of rows and two workers, against the loops.
+
+    With ``backward``, the gradients, ``dout`` in ``layout`` too.
+    """
+    x, w, b, dout = conv_arrays(xs, ws, dtype, **opts)
+    x, dout = _inputs(x, layout), _inputs(dout, layout)
+    x64, w64, b64, d64 = (a.astype(np.float64) for a in (x, w, b, dout))
+    want = (ref.conv2d_backward(d64, x64, w64, **opts) if backward
+            else (ref.conv2d(x64, w64, b64, **opts),))
     layer = _layer(x, w, opts)
     rows = max(1, layer.g.out[0] // 3)  # a budget that cuts bands of rows
     band = OVERHEAD + extra_bytes(layer, Plan(strategy, 1, rows), x.itemsize,
-                                  backward=False)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
+                                  backward=backward, dout_contiguous=layout == "C")
+    if backward:
+        tol = 1e-4 if dtype == np.float32 else 1e-11
+    else:
+        tol = 1e-5 if dtype == np.float32 else 1e-12
     for images, budget, workers in ((None, None, 1), (1, None, 2), (2, None, 1),
                                     (None, band, 1)):
         for _ in range(2):  # the worker's views of its buffers, made and reused
-            got = _conv._forward(x, w, b, strategy=strategy, images=images,
-                                 max_memory=budget, workers=workers, **opts)
-            assert got.dtype == dtype
-            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-    assert plan(layer, x, band, backward=False, strategy=strategy).rows == rows
+            kw = {"strategy": strategy, "images": images, "max_memory": budget,
+                  "workers": workers, **opts}
+            got = (_conv._backward(dout, x, w, **kw) if backward
+                   else (_conv._forward(x, w, b, **kw),))
+            for g, e in zip(got, want):
+                assert g.dtype == dtype
+                np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    assert plan(layer, x, band, backward=backward, strategy=strategy).rows == rows
 
 
 def test_rows_needs_consecutive_kernel_rows() -> None:

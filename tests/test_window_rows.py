@@ -10,12 +10,10 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from im2col import _conv
-from im2col._layer import Plan
-from im2col._plan import _Search, extra_bytes, plan
-from im2col._rules import OVERHEAD, WINDOW_ROWS_DEPTH
-from tests import reference as ref
+from im2col._plan import _Search
+from im2col._rules import WINDOW_ROWS_DEPTH
 from tests.strategies import conv_arrays
-from tests.test_rows import _choice, _inputs, _layer, matches_loops
+from tests.test_rows import _choice, _layer, matches_loops
 
 # (x shape, w shape, options): dilations (kernel rows more than one strip
 # row apart), a stride along the width, groups, uneven padding, a kernel as
@@ -51,26 +49,7 @@ def test_window_rows_needs_stride_1_along_the_height() -> None:
 @pytest.mark.parametrize("layout", ["C", "F", "NHWC", "reversed"])
 def test_window_rows_backward_matches_loops(xs: Any, ws: Any, opts: Any, dtype: Any,
                                             layout: str) -> None:
-    """Whole images, units of 1 and 2, bands of rows and two workers, with
-    ``x`` and ``dout`` in ``layout``, against the loops' gradients."""
-    x, w, _, dout = conv_arrays(xs, ws, dtype, **opts)
-    x, dout = _inputs(x, layout), _inputs(dout, layout)
-    want = ref.conv2d_backward(dout.astype(np.float64), x.astype(np.float64),
-                               w.astype(np.float64), **opts)
-    layer = _layer(x, w, opts)
-    rows = max(1, layer.g.out[0] // 3)  # a budget that cuts bands of rows
-    band = OVERHEAD + extra_bytes(layer, Plan("window_rows", 1, rows), x.itemsize,
-                                  backward=True, dout_contiguous=layout == "C")
-    tol = 1e-4 if dtype == np.float32 else 1e-11
-    for images, budget, workers in ((None, None, 1), (1, None, 2), (2, None, 1),
-                                    (None, band, 1)):
-        for _ in range(2):  # the worker's views of its buffers, made and reused
-            got = _conv._backward(dout, x, w, strategy="window_rows", images=images,
-                                  max_memory=budget, workers=workers, **opts)
-            for g, e in zip(got, want):
-                assert g.dtype == dtype
-                np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
-    assert plan(layer, x, band, backward=True, strategy="window_rows").rows == rows
+    matches_loops("window_rows", xs, ws, opts, dtype, layout, backward=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -60,11 +60,12 @@ def plan(
     :data:`ROWS_FILTERS` filters per group and dilation 1 along the height,
     when BLAS runs on one thread, ``rows``; for the backward pass of a
     stride-1 layer whose wide grid wastes at most :data:`WIDE_WASTE` of the
-    columns, ``wide``; for stride 1 along the height, more than one kernel
-    row and products at least :data:`WINDOW_ROWS_DEPTH` deep
-    (``C/groups*kw``), when BLAS runs on one thread, ``window_rows`` if its
-    buffers take no more than im2col's; else ``im2col``; with as many images per unit as the strategy's
-    ``target_bytes / workers`` of columns hold (at least one, and few enough
+    columns, ``wide``; else ``im2col``, or in its place, for stride 1 along
+    the height, more than one kernel row and products at least
+    :data:`WINDOW_ROWS_DEPTH` deep (``C/groups*kw``), when BLAS runs on one
+    thread, ``window_rows`` if its buffers take no more than im2col's; with
+    as many images per unit as the strategy's ``target_bytes / workers`` of
+    columns hold (at least one, and few enough
     to leave a unit for each of ``workers``). ``workers`` is cut to one per
     :data:`WORK_PER_WORKER` multiply-adds. Under ``max_memory``, fewer
     images per unit; when one image does not fit, ``shift`` (no column
@@ -129,18 +130,18 @@ class _Search:
         if layer.Cg * layer.Fg * g.out[0] * g.out[1] < _rules.WINOGRAD_BACKWARD_WORK:
             return others, None
         # the most images whose buffers take no more than the columns'
-        bound = self.cost(self.first_plan(self.columns(workers, strip=False), workers))
+        bound = self.cost(self.first_plan(self.columns(workers), workers))
         if cost(1) > bound:
             return others, None
         top = self.first_plan("winograd", workers).images
         return ["winograd", *others], _largest(lambda k: cost(k) <= bound, top)
 
-    def columns(self, workers: int, *, strip: bool = True) -> str:
-        """Return the column strategy.
+    def columns(self, workers: int) -> str:
+        """Return the column strategy: ``im2col_t``, ``rows``, ``wide`` or ``im2col``.
 
-        That is ``im2col_t``, ``rows``, ``wide``, ``window_rows`` (unless
-        not ``strip``: the memory bounds of ``winograd`` and ``full`` are
-        the other columns') or ``im2col``.
+        The memory bounds of ``winograd`` and ``full`` are this strategy's
+        plan; ``window_rows`` may then take ``im2col``'s place
+        (:meth:`window_rows`).
         """
         g = self.layer.g
         oh, ow = g.out
@@ -154,14 +155,17 @@ class _Search:
         if (self.backward and STRATEGIES["wide"].unfit(self.layer, self.x) is None
                 and g.padded[1] - ow <= _rules.WIDE_WASTE * ow):
             return "wide"
-        if (strip and g.kernel[0] > 1
+        return "im2col"
+
+    def window_rows(self, workers: int) -> bool:
+        """Whether ``window_rows`` takes the place of ``im2col`` (:data:`WINDOW_ROWS_DEPTH`)."""
+        g = self.layer.g
+        return (g.kernel[0] > 1
                 and self.layer.Cg * g.kernel[1] >= _rules.WINDOW_ROWS_DEPTH
                 and STRATEGIES["window_rows"].unfit(self.layer, self.x) is None
                 and _threads.single_blas(workers)
                 and self.cost(self.first_plan("window_rows", workers))
-                <= self.cost(self.first_plan("im2col", workers))):
-            return "window_rows"
-        return "im2col"
+                <= self.cost(self.first_plan("im2col", workers)))
 
     def without_winograd(self, workers: int) -> list[str]:
         """Return the candidates where Winograd's tiles are not used.
@@ -173,12 +177,14 @@ class _Search:
         than the columns' plan's plus the flipped filters.
         """
         layer, g = self.layer, self.layer.g
-        names = [self.columns(workers), "shift"]
+        columns = self.columns(workers)
+        names = ["window_rows" if columns == "im2col" and self.window_rows(workers)
+                 else columns, "shift"]
         if (self.backward and g.out[0] * g.out[1] >= _rules.FULL_PIXELS
                 and STRATEGIES["full"].unfit(layer, self.x) is None
                 and layer.F <= g.C and g.out[0] * g.out[1] >= g.H * g.W
-                and self.cost(self.first_plan("full", workers)) <= self.cost(self.first_plan(
-                    self.columns(workers, strip=False), workers)) + layer.w.nbytes):
+                and self.cost(self.first_plan("full", workers)) <= self.cost(
+                    self.first_plan(columns, workers)) + layer.w.nbytes):
             return ["full", *names]
         return names
 

@@ -13,8 +13,9 @@ The backward pass reads the same views: ``dw``'s kernel row ``i`` is
 ``dout`` times view ``i`` transposed; the input gradient is ``kh``
 products ``w_i.T @ dout`` summed into the strip (now the strip's
 gradient: view ``i`` of it gets product ``i``), then added into the band
-by one strided ``+=`` per kernel column. It needs stride 1 along the height (output rows one strip row apart).
-Units hold as many images as im2col's. Where each product is deep enough
+by one strided ``+=`` per kernel column. It needs stride 1 along the
+height (output rows one strip row apart). Units hold as many images as
+im2col's. Where each product is deep enough
 and BLAS runs on one thread it took from a little more to less time than
 im2col in both passes, and shallower products lost (``python -m
 benchmarks.rows``, ``window_rule`` and ``window_backward``); the planner
