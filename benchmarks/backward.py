@@ -35,7 +35,7 @@ from benchmarks import harness as hs
 from benchmarks import methods as mt
 from benchmarks.layers import LAYERS, arrays, options
 from im2col import conv2d, conv2d_backward
-from im2col._conv import _backward
+from im2col._conv_backward import _backward
 from im2col._strategies import STRATEGIES, _grads
 
 RESULTS = Path(__file__).parent / "results" / "backward.json"

@@ -53,7 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from benchmarks import harness as hs
 from benchmarks import methods as mt
 from benchmarks.layers import F32, LAYERS, arrays, options
-from im2col import _conv, _rules, conv2d, conv2d_backward
+from im2col import _conv, _conv_backward, _rules, conv2d, conv2d_backward
 from im2col._strategies import _base
 
 RESULTS = Path(__file__).parent / "results" / "ideas.json"
@@ -188,7 +188,7 @@ def winograd_rule(rounds: int) -> list[dict[str, Any]]:
             "forward winograd": partial(_conv._forward, x, w, padding=1, groups=groups,
                                         strategy="winograd"),
             "backward without": without(conv2d_backward, dout, x, w),
-            "backward winograd": partial(_conv._backward, dout, x, w, padding=1,
+            "backward winograd": partial(_conv_backward._backward, dout, x, w, padding=1,
                                          groups=groups, strategy="winograd")}
         with hs.threads(2, None):
             stats = hs.time_interleaved(fns, rounds)

@@ -18,7 +18,7 @@ import numpy as np
 from docs.examples.cs231n_strided import strided_backward, strided_forward
 from numpy.lib.stride_tricks import sliding_window_view
 
-from im2col import _conv, _layer
+from im2col import _conv, _conv_backward, _layer
 from im2col._plan import plan
 from im2col._strategies import STRATEGIES
 
@@ -159,12 +159,12 @@ def backward_methods(shape: Shape, a: dict[str, np.ndarray], *,
     _, cols = strided_forward(x, w, b, s, p)
     m: dict[str, Callable[[], object]] = {
         "cs231n": lambda: strided_backward(dout, x, w, cols, s, p),
-        "default": lambda: _conv.conv2d_backward(dout, x, w, stride=s, padding=p),
+        "default": lambda: _conv_backward.conv2d_backward(dout, x, w, stride=s, padding=p),
     }
     for name in strategies(shape, x):
         if name == "rows":  # its backward pass is im2col's
             continue
-        m[name] = partial(_conv._backward, dout, x, w, stride=s, padding=p,
+        m[name] = partial(_conv_backward._backward, dout, x, w, stride=s, padding=p,
                           strategy=name)
     if torch is not None:
         m["torch"] = torch_layer(torch, x, w, None, dout, stride=s, padding=p)["backward"]

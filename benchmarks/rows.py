@@ -52,7 +52,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks import harness as hs
 from benchmarks.layers import arrays, options
-from im2col import _conv, _threads, _view, conv2d
+from im2col import _conv, _conv_backward, _threads, _view, conv2d
 from im2col._compat import reshape_view
 from im2col._layer import layer_of
 from im2col._plan import plan
@@ -105,7 +105,7 @@ def _pass(x: np.ndarray, w: np.ndarray, b: np.ndarray, opts: dict[str, Any], *,
         return partial(_conv._forward, x, w, b, **opts)
     dout = np.random.default_rng(1).standard_normal(
         conv2d(x, w, **opts).shape).astype(x.dtype)
-    return partial(_conv._backward, dout, x, w, **opts)
+    return partial(_conv_backward._backward, dout, x, w, **opts)
 
 
 def rule(rounds: int, quick: bool, strategy: str = "rows", *,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from im2col import _conv, _threads, conv2d, conv2d_backward
+from im2col import _conv, _conv_backward, _threads, conv2d, conv2d_backward
 from im2col._layer import layer_of
 from im2col._strategies import STRATEGIES, _base
 from tests import reference as ref
@@ -109,5 +109,5 @@ def test_every_strategy_in_blocks_matches_the_loops(
         pytest.skip(f"{strategy} does not apply")
     got = _conv._forward(x, w, b, strategy=strategy, images=2, **opts)
     np.testing.assert_allclose(got, ref.conv2d(x, w, b, **opts), **tolerance(dtype))
-    grads = _conv._backward(dout, x, w, strategy=strategy, images=2, **opts)
+    grads = _conv_backward._backward(dout, x, w, strategy=strategy, images=2, **opts)
     assert_each_close(grads, ref.conv2d_backward(dout, x, w, **opts), **tolerance(dtype))

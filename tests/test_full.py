@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from im2col import _conv
+from im2col import _conv_backward
 from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes, plan
 from im2col._strategies import STRATEGIES
@@ -43,7 +43,7 @@ def test_full_gives_the_loop_gradients(xs: Any, ws: Any, opts: Any, dtype: Any,
         dout = np.ascontiguousarray(dout.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
     want = ref.conv2d_backward(dout, x, w, **opts)
     for images, workers in ((1, 1), (2, 2), (None, 3)):
-        got = _conv._backward(dout, x, w, strategy="full", images=images,
+        got = _conv_backward._backward(dout, x, w, strategy="full", images=images,
                               workers=workers, **opts)
         assert_each_close(got, want, **tolerance(dtype))
 
@@ -57,7 +57,7 @@ def test_full_on_bands_of_rows_sums_as_im2col(xs: Any, ws: Any, opts: Any) -> No
     budget = whole + 256 * 2**10 - 1
     p = plan(layer, x, budget, backward=True, strategy="full")
     assert p.rows < layer.g.out[0]
-    got = _conv._backward(dout, x, w, strategy="full", max_memory=budget, **opts)
+    got = _conv_backward._backward(dout, x, w, strategy="full", max_memory=budget, **opts)
     assert_each_close(got, ref.conv2d_backward(dout, x, w, **opts), **tolerance(np.float64))
 
 
@@ -70,7 +70,7 @@ def test_full_says_what_it_needs(opts: Any, reason: str) -> None:
     layer = _layer(x, w, opts)
     assert reason in (STRATEGIES["full"].unfit(layer, x) or "")
     with pytest.raises(ValueError, match="strategy 'full' needs stride 1"):
-        _conv._backward(np.zeros((1, 2, *layer.g.out)), x, w, strategy="full", **opts)
+        _conv_backward._backward(np.zeros((1, 2, *layer.g.out)), x, w, strategy="full", **opts)
 
 
 # (x shape, w shape, options, full chosen): ideas' 4-group and dilated layers;

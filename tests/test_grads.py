@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from im2col import _conv
+from im2col import _conv, _conv_backward
 from im2col._strategies import _grads
 from tests import reference as ref
 from tests.strategies import assert_each_close, conv_arrays, tolerance
@@ -33,7 +33,7 @@ def test_dw_of_several_images_per_call_matches_the_loops(
     x, w, _, dout = conv_arrays((7, C, 6, 6), (filters, C // groups, kernel, kernel),
                                 dtype, padding=kernel // 2, groups=groups)
     opts = {"padding": kernel // 2, "groups": groups}
-    got = _conv._backward(dout, x, w, strategy=strategy, images=7, workers=1, **opts)
+    got = _conv_backward._backward(dout, x, w, strategy=strategy, images=7, workers=1, **opts)
     assert_each_close(got, ref.conv2d_backward(dout, x, w, **opts), **tolerance(dtype))
 
 
@@ -70,12 +70,12 @@ def test_the_sum_of_several_images_products_is_in_the_declared_buffer(
     x, w, _, dout = conv_arrays((8, ws[1], 6, 6), ws, np.float64, padding=padding)
     layer = layer_of(x, w, stride=1, padding=padding, dilation=1, groups=1)
     plan = Plan(strategy, 8, layer.g.out[0], 1)
-    monkeypatch.setattr(_conv, "plan", lambda *args, **kwargs: plan)
+    monkeypatch.setattr(_conv_backward, "plan", lambda *args, **kwargs: plan)
 
     def undeclared(batch: int) -> int:
         monkeypatch.setattr(_grads, "DW_BATCH", batch)
-        _conv._backward(dout, x, w, padding=padding)  # the first call's one-off costs
-        (dx, dw, db), peak = peak_memory(_conv._backward, dout, x, w, padding=padding)
+        _conv_backward._backward(dout, x, w, padding=padding)  # the first call's one-off costs
+        (dx, dw, db), peak = peak_memory(_conv_backward._backward, dout, x, w, padding=padding)
         declared = _plan.extra_bytes(layer, plan, 8, backward=True)
         return peak - dx.nbytes - dw.nbytes - db.nbytes - declared
 
@@ -107,10 +107,11 @@ def test_units_of_every_size_twice_on_two_workers(
     if STRATEGIES[strategy].unfit(layer, x) is not None:
         pytest.skip(f"{strategy} does not apply")
     plan = Plan(strategy, 3, rows, 2)
-    monkeypatch.setattr(_conv, "plan", lambda *args, **kwargs: plan)
+    for module in (_conv, _conv_backward):
+        monkeypatch.setattr(module, "plan", lambda *args, **kwargs: plan)
     want = ref.conv2d(x, w, b, padding=padding), ref.conv2d_backward(dout, x, w, padding=padding)
     for _ in range(2):
         np.testing.assert_allclose(_conv._forward(x, w, b, padding=padding), want[0],
                                    **tolerance(np.float64))
-        assert_each_close(_conv._backward(dout, x, w, padding=padding), want[1],
+        assert_each_close(_conv_backward._backward(dout, x, w, padding=padding), want[1],
                           **tolerance(np.float64))

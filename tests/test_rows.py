@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from im2col import _conv, conv2d
+from im2col import _conv, _conv_backward, conv2d
 from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes, plan
 from im2col._rules import OVERHEAD, ROWS_FILTERS, ROWS_KERNEL
@@ -74,7 +74,7 @@ def matches_loops(strategy: str, xs: Any, ws: Any, opts: Any, dtype: Any,
         for _ in range(2):  # the worker's views of its buffers, made and reused
             kw = {"strategy": strategy, "images": images, "max_memory": budget,
                   "workers": workers, **opts}
-            got = (_conv._backward(dout, x, w, **kw) if backward
+            got = (_conv_backward._backward(dout, x, w, **kw) if backward
                    else (_conv._forward(x, w, b, **kw),))
             for g, e in zip(got, want):
                 assert g.dtype == dtype
@@ -91,7 +91,7 @@ def test_rows_needs_consecutive_kernel_rows() -> None:
 
 def test_rows_backward_is_im2col() -> None:
     x, w, _, dout = conv_arrays((2, 3, 12, 12), (4, 3, 7, 7), padding=3)
-    got = _conv._backward(dout, x, w, strategy="rows", padding=3)
+    got = _conv_backward._backward(dout, x, w, strategy="rows", padding=3)
     want = ref.conv2d_backward(dout, x, w, padding=3)
     for g, e in zip(got, want):
         np.testing.assert_allclose(g, e, rtol=1e-11, atol=1e-11)

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from im2col import _conv, _layer, conv2d
+from im2col import _conv, _conv_backward, _layer, conv2d
 from im2col._strategies import STRATEGIES
 from tests import reference as ref
 from tests.strategies import (
@@ -44,7 +44,7 @@ def test_any_workers_give_the_loop_results(
     with threads_for_tiny_calls():
         out = _conv._forward(x, w, workers=workers, strategy=strategy,
                              images=images, **opts)
-        grads = _conv._backward(dout, x, w, workers=workers, strategy=strategy,
+        grads = _conv_backward._backward(dout, x, w, workers=workers, strategy=strategy,
                                 images=images, **opts)
     np.testing.assert_allclose(out, ref.conv2d(x, w, **opts), **tolerance(dtype))
     assert_each_close(grads, ref.conv2d_backward(dout, x, w, **opts),

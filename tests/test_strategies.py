@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from im2col import _conv, _run, conv2d, conv2d_backward, peak_memory
+from im2col import _conv, _conv_backward, _run, conv2d, conv2d_backward, peak_memory
 from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes, plan
 from im2col._rules import OVERHEAD
@@ -59,11 +59,11 @@ def test_every_strategy_agrees_with_the_default(
         with pytest.raises(ValueError, match=f"strategy '{strategy}' needs"):
             _conv._forward(x, w, b, strategy=strategy, **opts)
         with pytest.raises(ValueError, match=f"strategy '{strategy}' needs"):
-            _conv._backward(dout, x, w, strategy=strategy, **opts)
+            _conv_backward._backward(dout, x, w, strategy=strategy, **opts)
         return
     got = _conv._forward(x, w, b, strategy=strategy, images=images, **opts)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    grads = _conv._backward(dout, x, w, strategy=strategy, images=images, **opts)
+    grads = _conv_backward._backward(dout, x, w, strategy=strategy, images=images, **opts)
     assert_each_close(grads, want_grads, rtol=1e-11, atol=1e-11)
 
 
@@ -99,7 +99,7 @@ def test_wide_matches_loops(xs: Any, ws: Any, opts: Any, images: Any) -> None:
         got = _conv._forward(x, w, b, strategy="wide", images=images,
                              max_memory=budget, **opts)
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
-        grads = _conv._backward(dout, x, w, strategy="wide", images=images,
+        grads = _conv_backward._backward(dout, x, w, strategy="wide", images=images,
                                 max_memory=budget, **opts)
         assert_each_close(grads, want_grads, rtol=1e-10, atol=1e-10)
     assert plan(layer, x, band, backward=True, strategy="wide").rows == rows

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from im2col import _conv, conv2d, conv2d_backward
+from im2col import _conv, _conv_backward, conv2d, conv2d_backward
 from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes
 from im2col._rules import OVERHEAD
@@ -81,7 +81,7 @@ def test_winograd_gives_the_loop_results(
     dout = random_array(seed + 3, want.shape, dtype)
     with threads_for_tiny_calls():
         got = _conv._forward(x, k, b, **opts, max_memory=budgets[False])
-        grads = _conv._backward(dout, x, k, **opts, max_memory=budgets[True])
+        grads = _conv_backward._backward(dout, x, k, **opts, max_memory=budgets[True])
     np.testing.assert_allclose(got, want, **tolerance(dtype))
     assert_each_close(grads, ref.conv2d_backward(dout, x, k, padding=padding,
                                                   groups=groups),
@@ -105,7 +105,7 @@ def test_float32_error_is_that_of_im2col(workers: int, groups: int) -> None:
     def errors(strategy: str) -> list[float]:
         out = _conv._forward(x, w, padding=1, groups=groups, strategy=strategy,
                              workers=workers)
-        grads = _conv._backward(dout, x, w, padding=1, groups=groups,
+        grads = _conv_backward._backward(dout, x, w, padding=1, groups=groups,
                                 strategy=strategy, workers=workers)[:2]
         return [float(np.abs(a - e).max())
                 for a, e in zip((out, *grads), (exact, *exact_grads))]

@@ -8,7 +8,8 @@ holds drop-in replacements for every function of cs231n's ``fast_layers``.
 from importlib.metadata import PackageNotFoundError, version
 
 from ._columns import col2im, im2col
-from ._conv import conv2d, conv2d_backward
+from ._conv import conv2d
+from ._conv_backward import conv2d_backward
 from ._memory import MemoryBill, memory_bill, peak_memory
 from ._pool import max_pool2d, max_pool2d_backward
 from ._size import conv_output_size
