@@ -122,6 +122,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.blocks
 	$(BIN)/python -m benchmarks.turns
 	$(BIN)/python -m benchmarks.rows
+	$(BIN)/python -m benchmarks.bands
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules

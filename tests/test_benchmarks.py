@@ -241,3 +241,18 @@ def test_rows_benchmark_runs_some_parts_and_keeps_the_others(
     rows.main(["--only", "window_rule"])
     assert json.loads(results.read_text()) == {
         "machine": "before", "stages": 1, "window_rule": "new window_rule"}
+
+
+def test_bands_benchmark_gives_the_whole_images_result_on_every_band() -> None:
+    """``benchmarks.bands``: each band plan's result agrees, and a wrong one would not."""
+    import numpy as np
+    from benchmarks import bands
+
+    rows = bands.measure(rounds=1, quick=True)
+    assert [(r["pass"], r["setting"]) for r in rows] == [
+        (p, s) for p in ("forward", "backward") for s in ("two workers", "one worker")]
+    assert all(r["same result"] is True for r in rows)
+    assert all(set(r) >= {"14 rows / whole", "8 rows / whole"} for r in rows)
+    out = np.ones((2, 3))
+    assert not bands._agree(out * 1.01, out)
+    assert not bands._agree((out, out * 1.01), (out, out))

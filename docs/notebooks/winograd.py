@@ -400,6 +400,35 @@ for r in passes["winograd_passes"]:
 display(Markdown(f"One thread, {passes['machine']}:\n\n" + "\n".join(rows)))
 
 # %% [markdown]
+# A unit is one or more whole images. On S3 one image's transformed tiles
+# and their products are larger than a core's L2 cache, so cutting the
+# image into bands of output rows might keep the stages in cache. Below,
+# the strategy forced onto bands of 28, 14 or 8 output rows of one image,
+# over the same plan on whole images (above 1: slower), float32, BLAS on
+# one thread per worker (`python -m benchmarks.bands`). Some bands paid in
+# the forward pass on one worker, none on two workers (the default on a
+# two-core machine) and none in the backward pass, which on bands also
+# loses its shortcut for whole images (the input gradient made only where
+# the input is, not on its padding). So the planner cuts bands only under
+# `max_memory`.
+
+# %%
+bands = json.loads(Path("benchmarks/results/bands.json").read_text())
+cuts = [k for k in bands["layers"][0] if k.endswith(" rows / whole")]
+rows = ["| layer | tiles and products of one image | pass | workers | whole images | "
+        + " | ".join(cuts) + " |",
+        "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in cuts) + " |"]
+for r in bands["layers"]:
+    assert r["same result"]  # every band plan gives the whole images' result
+    rows.append(f"| {r['layer']} | {r['V and M of one image, MiB']:.1f} MiB | {r['pass']} "
+                f"| {r['setting']} | {r['whole images, ms']:.1f} ms | "
+                + " | ".join(f"{r[k]:.2f}" if k in r else "" for k in cuts) + " |")
+display(Markdown(f"{bands['machine']}, L2 {bands['L2']} per core:\n\n" + "\n".join(rows)))
+# what the text above says of them
+gains = [r for r in bands["layers"] if min(r[k] for k in cuts if k in r) < 1]
+assert gains and all(r["pass"] == "forward" and r["setting"] == "one worker" for r in gains)
+
+# %% [markdown]
 # And its float32 error on a 64-channel layer it computes that way,
 # against im2col + GEMM's, both relative to the float64 result:
 
