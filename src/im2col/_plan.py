@@ -43,7 +43,8 @@ def plan(
 ) -> Plan:
     """Choose the strategy, unit size and workers of a call.
 
-    Without ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
+    The thresholds named below are those of :mod:`im2col._rules`. Without
+    ``strategy``: ``matmul`` for a 1x1 kernel with stride 1, no
     padding and C-ordered ``x``; else ``winograd`` for a 3x3 stride-1 layer
     of at least :data:`WINOGRAD_CHANNELS` channels and filters per group and
     :data:`WINOGRAD_PIXELS` output pixels, if its plan of one image fits
