@@ -123,6 +123,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.turns
 	$(BIN)/python -m benchmarks.rows
 	$(BIN)/python -m benchmarks.bands
+	$(BIN)/python -m benchmarks.tiles
 
 clean:
 	rm -rf site .cache .pytest_cache .mypy_cache .ruff_cache test-artifacts tests/browser/node_modules

@@ -256,3 +256,22 @@ def test_bands_benchmark_gives_the_whole_images_result_on_every_band() -> None:
     out = np.ones((2, 3))
     assert not bands._agree(out * 1.01, out)
     assert not bands._agree((out, out * 1.01), (out, out))
+
+
+def test_tiles_benchmark_checks_each_way_against_the_package() -> None:
+    """``benchmarks.tiles``: every way gives the package's result, on small units."""
+    import numpy as np
+    from benchmarks import tiles
+
+    for part in (tiles.into_v, tiles.no_v, tiles.dw_batches):
+        rows = part(rounds=1, quick=True)
+        assert rows
+        assert all(r["same"] is True for r in rows)
+    a = tiles._unit(2, 8, 10)
+    want = a["out"].copy()
+    from im2col._strategies import _tiles
+    _tiles.correlate(a["band"], a["u"], a["v"], a["m"], want, add=False)
+    a["products"][:] = np.nan  # products left from earlier calls must not leak in
+    a["m2"][:] = np.nan
+    tiles.correlate_without_v(a["band"], a["u"], a["m2"], a["products"], a["out2"])
+    np.testing.assert_allclose(a["out2"], want, rtol=1e-4, atol=1e-4)

@@ -430,6 +430,38 @@ assert gains
 assert all(r["pass"] == "forward" and r["setting"] == "one worker" for r in gains)
 
 # %% [markdown]
+# Three other ways of these passes were measured and not shipped
+# (`python -m benchmarks.tiles`, each checked against the package's
+# result): the width pass written straight into `V` through views of its
+# operands (no copy into `V`, but runs only as long as a row of tiles);
+# each row of `B.T`'s four products made as soon as its pass is, from the
+# work array still in cache, with no `V` (but over the planes' unused last
+# row and column too); and the filters' gradient's 16 products made 4 or
+# 16 per call, each batch added to the workers' shared sum under one lock,
+# instead of one by one. Their time over the package's way (above 1:
+# slower); none gained more than a few percent:
+
+# %%
+tiles = json.loads(Path("benchmarks/results/tiles.json").read_text())
+ratios = []
+rows = ["| way | unit or layer | time / the package's |", "| --- | --- | --- |"]
+for key, way in (("into_v", "input tiles into V"), ("no_v", "products without V")):
+    for r in tiles[key]:
+        assert r["same"]  # the same tiles, the same output
+        other = next(k for k in r["ms"] if k != "package")
+        ratios.append(r["ms"][other] / r["ms"]["package"])
+        images = f"{r['images']} image" + ("s" if r["images"] > 1 else "")
+        rows.append(f"| {way} | {r['unit']}, {images}, one thread | {ratios[-1]:.2f} |")
+for r in tiles["dw_batches"]:
+    assert r["same"]
+    for k in ("4", "16"):
+        ratios.append(r["ms"][k] / r["ms"]["1"])
+        rows.append(f"| filters' gradient, {k} products per call | {r['layer']} backward, "
+                    f"{r['setting']} | {ratios[-1]:.2f} |")
+display(Markdown(f"{tiles['machine']}:\n\n" + "\n".join(rows)))
+assert min(ratios) > 0.9  # what the text above says
+
+# %% [markdown]
 # And its float32 error on a 64-channel layer it computes that way,
 # against im2col + GEMM's, both relative to the float64 result:
 
