@@ -43,7 +43,6 @@ from threadpoolctl import threadpool_limits
 from benchmarks import harness as hs
 from benchmarks.layers import arrays, options
 from im2col import _run
-from im2col._compat import reshape_view
 from im2col._layer import Plan, layer_of
 from im2col._strategies import _tiles
 from im2col._strategies import winograd as winograd_strategy
@@ -57,24 +56,13 @@ QUICK_UNITS = {"16 channels, 12x12": (2, 16, 12)}
 DW_BATCHES = (1, 4, 16)
 
 
-def _phases(band: np.ndarray, th: int, tw: int, m: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The package's first step: the band's four phases, as even and odd rows of planes."""
-    n, c = band.shape[:2]
-    h1, w1 = th + 1, tw + 1
-    planes = _tiles.first(m, (2, 2, c, n, h1, w1))
-    phases = reshape_view(band[:, :, : 2 * h1, : 2 * w1], (n, c, h1, 2, w1, 2))
-    np.copyto(planes, phases.transpose(3, 5, 1, 0, 2, 4))
-    even, odd = planes.reshape(2, 2, c * n * h1 * w1)
-    return even, odd
-
-
 def input_tiles_into_v(band: np.ndarray, th: int, tw: int, v: np.ndarray,
                        m: np.ndarray) -> np.ndarray:
     """``_tiles.input_tiles`` with the width pass written into ``V`` through views."""
     n, c = band.shape[:2]
     h1, w1 = th + 1, tw + 1
     size = c * n * h1 * w1
-    even, odd = _phases(band, th, tw, m)
+    even, odd = _tiles.phase_planes(band, th, tw, m)
     rows = _tiles.first(m, (2, size), 4 * size)
     v5 = _tiles.first(v, (16, c, n, th, tw))
     r5 = rows.reshape(2, c, n, h1, w1)
@@ -102,7 +90,7 @@ def correlate_without_v(band: np.ndarray, u: np.ndarray, m: np.ndarray,
     f, th, tw = groups * fg, _tiles.tiles(oh), _tiles.tiles(ow)
     h1, w1 = th + 1, tw + 1
     size, p1 = c * n * h1 * w1, n * h1 * w1
-    even, odd = _phases(band, th, tw, m)
+    even, odd = _tiles.phase_planes(band, th, tw, m)
     rows = _tiles.first(m, (2, size - w1), 4 * size)
     wide = _tiles.first(m, (4, size), 6 * size)
     wide[:, size - w1 - 1 :] = 0  # the width pass leaves these; their tiles are unused

@@ -118,10 +118,7 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
     n, c = band.shape[:2]
     h1, w1 = th + 1, tw + 1
     size = c * n * h1 * w1
-    planes = first(m, (2, 2, c, n, h1, w1))
-    phases = reshape_view(band[:, :, : 2 * h1, : 2 * w1], (n, c, h1, 2, w1, 2))
-    np.copyto(planes, phases.transpose(3, 5, 1, 0, 2, 4))
-    even, odd = planes.reshape(2, 2, size)  # rows; each (even, odd columns)
+    even, odd = phase_planes(band, th, tw, m)
     rows = first(m, (2, size - w1), 4 * size)
     wide = first(m, (4, size), 6 * size)
     vv = first(v, (16, c, n * th * tw))
@@ -132,6 +129,23 @@ def input_tiles(band: np.ndarray, th: int, tw: int, v: np.ndarray,
         np.copyto(v5[4 * i : 4 * i + 4],
                   wide.reshape(4, c, n, h1, w1)[..., :th, :tw])
     return vv
+
+
+def phase_planes(band: np.ndarray, th: int, tw: int, m: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Copy ``band``'s four phases apart at the start of ``m``; return its even and odd rows.
+
+    Each is ``(2, c*n*(th + 1)*(tw + 1))``: its even, then odd columns, in
+    planes of ``(th + 1) * (tw + 1)`` per channel and image (see
+    :func:`input_tiles`).
+    """
+    n, c = band.shape[:2]
+    h1, w1 = th + 1, tw + 1
+    planes = first(m, (2, 2, c, n, h1, w1))
+    phases = reshape_view(band[:, :, : 2 * h1, : 2 * w1], (n, c, h1, 2, w1, 2))
+    np.copyto(planes, phases.transpose(3, 5, 1, 0, 2, 4))
+    even, odd = planes.reshape(2, 2, c * n * h1 * w1)
+    return even, odd
 
 
 def correlate(band: np.ndarray, u: np.ndarray, v: np.ndarray, m: np.ndarray,
