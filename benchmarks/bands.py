@@ -2,14 +2,16 @@
 
 The ``winograd`` strategy's unit is one or more whole images: on S3 (64
 channels, 56x56) one image's transformed tiles ``V`` and products ``M``
-take 3.2 MB each, more than a core's L2 on the machines of
-``benchmarks/results``, so its stages may evict each other. The planner
+take 3.2 MB each (6.1 MiB together, the figure the results give per
+layer), more than a core's L2 on the machines of ``benchmarks/results``,
+so its stages may evict each other. The planner
 cuts bands of output rows only under ``max_memory``. This times the
 strategy forced onto plans of one image by bands of 28, 14 and 8 output
 rows against the same plan of whole images, forward and backward, float32,
 on two workers (BLAS on one thread each) and on one, on 3x3 stride-1
-layers the planner gives to Winograd (S3, 128 channels at 28x28, S4), with
-a check that every plan gives the whole images' result.
+layers of 64 to 256 channels (S3, 128 channels at 28x28, S4; the planner
+gives them Winograd but for the 128-channel layer's backward pass), with a
+check that every plan gives the whole images' result.
 
 Results go to ``benchmarks/results/bands.json`` (labelled with the
 machine); ``--quick`` runs a small layer, fewer rounds, and writes nothing.

@@ -81,7 +81,7 @@ def correlate_without_v(band: np.ndarray, u: np.ndarray, m: np.ndarray,
                         products: np.ndarray, out: np.ndarray) -> None:
     """``_tiles.correlate(..., add=False)`` with each row of ``B.T``'s products made at once.
 
-    ``m`` holds at least ``10 * c * n * (th + 1) * (tw + 1)`` elements and
+    ``m`` holds at least ``max(10 * c, 4 * f) * n * (th + 1) * (tw + 1)`` elements and
     ``products`` ``16 * f * n * (th + 1) * (tw + 1)``.
     """
     n, c = band.shape[:2]

@@ -410,7 +410,8 @@ display(Markdown(f"One thread, {passes['machine']}:\n\n" + "\n".join(rows)))
 # two-core machine) and none in the backward pass, which on bands also
 # loses its shortcut for whole images (the input gradient made only where
 # the input is, not on its padding). So the planner cuts bands only under
-# `max_memory`.
+# `max_memory`, and a call on one worker (the default when other Python
+# threads are running) leaves the forward pass's gain on S3 where it is.
 
 # %%
 bands = json.loads(Path("benchmarks/results/bands.json").read_text())
@@ -424,10 +425,14 @@ for r in bands["layers"]:
                 f"| {r['setting']} | {r['whole images, ms']:.1f} ms | "
                 + " | ".join(f"{r[k]:.2f}" if k in r else "" for k in cuts) + " |")
 display(Markdown(f"{bands['machine']}, L2 {bands['L2']} per core:\n\n" + "\n".join(rows)))
+l2 = int(bands["L2"].rstrip("KM")) * 2 ** (10 if bands["L2"].endswith("K") else 20)
+s3 = next(r for r in bands["layers"] if r["layer"] == "S3")
+assert s3["V and M of one image, MiB"] * 2**20 > l2  # S3's tiles do not fit L2
 # what the text above says of them
 gains = [r for r in bands["layers"] if min(r[k] for k in cuts if k in r) < 1]
 assert gains
 assert all(r["pass"] == "forward" and r["setting"] == "one worker" for r in gains)
+assert any(r["layer"] == "S3" for r in gains)
 
 # %% [markdown]
 # Three other ways of these passes were measured and not shipped
@@ -459,7 +464,7 @@ for r in tiles["dw_batches"]:
         rows.append(f"| filters' gradient, {k} products per call | {r['layer']} backward, "
                     f"{r['setting']} | {ratios[-1]:.2f} |")
 display(Markdown(f"{tiles['machine']}:\n\n" + "\n".join(rows)))
-assert min(ratios) > 0.9  # what the text above says
+assert min(ratios) > 0.94  # what the text above says: a few percent at most
 
 # %% [markdown]
 # And its float32 error on a 64-channel layer it computes that way,
