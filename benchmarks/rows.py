@@ -98,13 +98,13 @@ def _picks(x: np.ndarray, w: np.ndarray, opts: dict[str, Any], workers: int,
     return plan(layer, x, None, backward=backward, workers=workers).strategy == strategy
 
 
-def _pass(x: np.ndarray, w: np.ndarray, b: np.ndarray, opts: dict[str, Any], *,
+def _pass(x: np.ndarray, w: np.ndarray, b: np.ndarray, opts: dict[str, Any], layer: Any, *,
           backward: bool) -> Callable[..., object]:
     """The forward pass of ``x, w, b``, or the backward pass of ``x, w``, taking ``strategy``."""
     if not backward:
         return partial(_conv._forward, x, w, b, **opts)
     dout = np.random.default_rng(1).standard_normal(
-        conv2d(x, w, **opts).shape).astype(x.dtype)
+        (layer.g.N, layer.F, *layer.g.out)).astype(x.dtype)
     return partial(_conv_backward._backward, dout, x, w, **opts)
 
 
@@ -124,7 +124,7 @@ def rule(rounds: int, quick: bool, strategy: str = "rows", *,
             layer, arrs[0]) is None else [])]
         for dtype in (np.float32, np.float64):
             x, w, b = (a.astype(dtype) for a in arrs)
-            call = _pass(x, w, b, opts, backward=backward)
+            call = _pass(x, w, b, opts, layer, backward=backward)
             row: dict[str, Any] = {"layer": name, "dtype": np.dtype(dtype).name,
                                    "filters per group": w.shape[0] // opts.get("groups", 1),
                                    "kernel": list(w.shape[2:]),

@@ -40,10 +40,10 @@ from unittest import mock
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from benchmarks import bands
 from benchmarks import harness as hs
 from benchmarks.layers import arrays, options
-from im2col import _run
-from im2col._layer import Plan, layer_of
+from im2col._layer import layer_of
 from im2col._strategies import _tiles
 from im2col._strategies import winograd as winograd_strategy
 
@@ -208,16 +208,15 @@ def dw_batches(rounds: int, quick: bool) -> list[dict[str, Any]]:
         g = layer.g
         dout = np.random.default_rng(1).standard_normal((g.N, layer.F, *g.out), dtype=np.float32)
 
-        def call(workers: int, per_call: int, layer: Any = layer, g: Any = g, x: np.ndarray = x,
-                 dout: np.ndarray = dout) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-            def run() -> tuple[np.ndarray, np.ndarray]:
-                dx = np.zeros(x.shape, x.dtype)
-                dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
-                products = (_tiles.tile_products if per_call == 1  # the package's
-                            else batched_products(per_call))
+        def call(workers: int, per_call: int, layer: Any = layer, x: np.ndarray = x,
+                 dout: np.ndarray = dout) -> Callable[[], Any]:
+            whole = bands.call(layer, x, dout, layer.g.out[0], workers, backward=True)
+            products = (_tiles.tile_products if per_call == 1  # the package's
+                        else batched_products(per_call))
+
+            def run() -> Any:
                 with mock.patch.object(winograd_strategy, "tile_products", products):
-                    _run.backward(dout, x, layer, Plan("winograd", 1, g.out[0], workers), dx, dw)
-                return dx, dw
+                    return whole()
             return run
 
         for setting, workers in (("two workers", 2), ("one worker", 1)):
