@@ -13,6 +13,10 @@ layers of 64 to 256 channels (S3, 128 channels at 28x28, S4; the planner
 gives them Winograd but for the 128-channel layer's backward pass), with a
 check that every plan gives the whole images' result.
 
+``units`` times the other way: units of 2 and 4 whole images against one,
+and gives each plan's buffers (:func:`im2col._plan.extra_bytes`) beside
+those of the plan the planner would choose without Winograd.
+
 Results go to ``benchmarks/results/bands.json`` (labelled with the
 machine); ``--quick`` runs a small layer, fewer rounds, and writes nothing.
 """
@@ -32,6 +36,7 @@ from benchmarks import harness as hs
 from benchmarks.layers import F32, arrays
 from im2col import _run
 from im2col._layer import Layer, Plan, layer_of
+from im2col._plan import _Search, extra_bytes
 from im2col._strategies import STRATEGIES
 
 RESULTS = Path(__file__).parent / "results" / "bands.json"
@@ -39,6 +44,7 @@ RESULTS = Path(__file__).parent / "results" / "bands.json"
 LAYERS = {"S3": (32, 64, 56), "128 channels, 28x28": (32, 128, 28), "S4": (32, 256, 14)}
 QUICK = {"16 channels, 20x20": (2, 16, 20)}
 BANDS = (28, 14, 8)
+UNITS = (2, 4)
 
 
 def _arrays(name: str, n: int, c: int, hw: int) -> tuple[np.ndarray, ...]:
@@ -53,9 +59,9 @@ def _arrays(name: str, n: int, c: int, hw: int) -> tuple[np.ndarray, ...]:
 
 
 def call(layer: Layer, x: np.ndarray, dout: np.ndarray, rows: int, workers: int, *,
-         backward: bool) -> Callable[[], Any]:
-    """One pass of ``winograd`` on units of one image by ``rows`` output rows."""
-    g, p = layer.g, Plan("winograd", 1, rows, workers)
+         backward: bool, images: int = 1) -> Callable[[], Any]:
+    """One pass of ``winograd`` on units of ``images`` by ``rows`` output rows."""
+    g, p = layer.g, Plan("winograd", images, rows, workers)
 
     def forward() -> np.ndarray:
         out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
@@ -106,6 +112,38 @@ def measure(rounds: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def units(rounds: int, quick: bool) -> list[dict[str, Any]]:
+    """Units of 2 and 4 whole images over one, and each plan's buffers, two workers."""
+    rows = []
+    for name, (n, c, hw) in (QUICK if quick else LAYERS).items():
+        x, w, dout = _arrays(name, n, c, hw)
+        layer = layer_of(x, w, stride=1, padding=1, dilation=1, groups=1)
+        oh, sizes = layer.g.out[0], [k for k in UNITS if k <= n]
+        for backward in (False, True):
+            fns = {k: call(layer, x, dout, oh, 2, backward=backward, images=k)
+                   for k in (1, *sizes)}
+            want = fns[1]()
+            agree = all(_agree(fns[k](), want) for k in sizes)
+            with threadpool_limits(1):
+                med = {int(k): v["median"] for k, v in hs.time_interleaved(
+                    {str(k): f for k, f in fns.items()}, rounds).items()}
+            search = _Search(layer, x, None, backward, True)
+            other = search.without_winograd(2)[0]
+            mib = {k: extra_bytes(layer, Plan("winograd", k, oh, 2), x.itemsize,
+                                  backward=backward) / 2**20 for k in fns}
+            row = {"layer": name, "pass": "backward" if backward else "forward",
+                   "one image, ms": med[1] * 1e3, "one image, MiB": mib[1],
+                   "without Winograd": other,
+                   "without Winograd, MiB": search.cost(search.first_plan(other, 2)) / 2**20,
+                   "same result": agree,
+                   **{f"{k} images / one": med[k] / med[1] for k in sizes},
+                   **{f"{k} images, MiB": mib[k] for k in sizes}}
+            rows.append(row)
+            print(f"{name} {row['pass']}, units: one image {row['one image, ms']:.1f} ms, "
+                  + ", ".join(f"{k} images {row[f'{k} images / one']:.2f}" for k in sizes))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -113,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     machine = hs.machine()
     result = {"machine": hs.machine_label(machine, 2),
               "L2": machine["caches"].get("L2 Unified"),
-              "layers": measure(3 if args.quick else 11, args.quick)}
+              "layers": measure(3 if args.quick else 11, args.quick),
+              "units": units(3 if args.quick else 11, args.quick)}
     if not args.quick:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

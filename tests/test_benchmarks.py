@@ -243,8 +243,8 @@ def test_rows_benchmark_runs_some_parts_and_keeps_the_others(
         "machine": "before", "stages": 1, "window_rule": "new window_rule"}
 
 
-def test_bands_benchmark_gives_the_whole_images_result_on_every_band() -> None:
-    """``benchmarks.bands``: each band plan's result agrees, and a wrong one would not."""
+def test_bands_benchmark_gives_one_result_on_every_band_and_unit() -> None:
+    """``benchmarks.bands``: each band's and unit's result agrees, and a wrong one would not."""
     import numpy as np
     from benchmarks import bands
 
@@ -253,6 +253,10 @@ def test_bands_benchmark_gives_the_whole_images_result_on_every_band() -> None:
         (p, s) for p in ("forward", "backward") for s in ("two workers", "one worker")]
     assert all(r["same result"] is True for r in rows)
     assert all(set(r) >= {"14 rows / whole", "8 rows / whole"} for r in rows)
+    units = bands.units(rounds=1, quick=True)
+    assert [r["pass"] for r in units] == ["forward", "backward"]
+    assert all(r["same result"] is True and r["2 images, MiB"] > r["one image, MiB"]
+               for r in units)
     out = np.ones((2, 3))
     assert not bands._agree(out * 1.01, out)
     assert not bands._agree((out, out * 1.01), (out, out))
