@@ -11,7 +11,9 @@ At every build:
 - every page gets a note with the install line (``pip install`` of the wheel's
   address under ``site_url``, then what the page needs) and the link to its
   notebook; ``docs/run.md`` gets the line and the table of every page's needs
-  in place of its ``<!-- install-line -->`` and ``<!-- page-needs -->``.
+  in place of its ``<!-- install-line -->`` and ``<!-- page-needs -->`` (and the
+  Python and NumPy it is built with in place of ``<!-- built-with -->``), and
+  any other page its own line in place of an ``<!-- install-line -->``.
 
 What a page needs besides NumPy and im2col is written in one place,
 ``extra.page_needs`` of ``mkdocs.yml``: distribution names, pinned here to the
@@ -24,6 +26,7 @@ the site's search index (``data-search-exclude``): the run page answers
 from __future__ import annotations
 
 import importlib.metadata
+import platform
 import posixpath
 import re
 import shutil
@@ -142,9 +145,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                  + note(config, file.src_uri, None, run_url))
         if file.src_uri.endswith(".md"):
             text, _ = get_data(Path(file.abs_src_path).read_text(encoding="utf-8"))  # type: ignore[arg-type]
-            if file.src_uri == RUN_PAGE:
-                text = run_page(text, config)
-            nb = page_notebook(text, link, intro)
+            nb = page_notebook(fill_markers(text, config, file.src_uri), link, intro)
         else:
             nb = _jupytext_notebook(Path(file.abs_src_path), link, intro)  # type: ignore[arg-type]
         files.append(File.generated(config, notebook_uri(file.src_uri), content=nbformat.writes(nb)))
@@ -190,8 +191,24 @@ def nav_titles(items: object) -> dict[str, str]:
 
 
 def on_page_markdown(markdown_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Fill the markers of docs/run.md."""
-    return run_page(markdown_text, config) if page.file.src_uri == RUN_PAGE else markdown_text
+    """Fill the page's markers (:func:`fill_markers`)."""
+    return fill_markers(markdown_text, config, page.file.src_uri)
+
+
+def fill_markers(markdown_text: str, config: MkDocsConfig, src_uri: str) -> str:
+    """Fill the markers of docs/run.md, or another page's install line."""
+    if src_uri == RUN_PAGE:
+        return run_page(markdown_text, config)
+    line = "\n".join(["```bash", install_line(config, src_uri), "```"])
+    return _fill(markdown_text, "install-line", line)
+
+
+def _fill(markdown_text: str, marker: str, text: str) -> str:
+    """Put ``text`` in place of each ``<!-- marker -->`` line, at its indent."""
+    pattern = re.compile(rf"^([ \t]*)<!-- {marker} -->[ \t]*$", re.MULTILINE)
+    return pattern.sub(
+        lambda match: "\n".join(match.group(1) + row for row in text.splitlines()),
+        markdown_text)
 
 
 def run_page(markdown_text: str, config: MkDocsConfig) -> str:
@@ -205,13 +222,13 @@ def run_page(markdown_text: str, config: MkDocsConfig) -> str:
         nb = notebook_uri(src_uri)
         rows.append(f"| [{title}]({src_uri}) | {', '.join(also) or 'nothing'} "
                     f"| [{posixpath.relpath(nb, DOWNLOADS)}]({nb}) |")
-    for marker, text in (("install-line", line), ("page-needs", "\n".join(rows))):
-        pattern = re.compile(rf"^([ \t]*)<!-- {marker} -->[ \t]*$", re.MULTILINE)
-        if not pattern.search(markdown_text):
+    built = (f"Python {platform.python_version()} and NumPy "
+             f"{importlib.metadata.version('numpy')}")
+    for marker, text in (("install-line", line), ("page-needs", "\n".join(rows)),
+                         ("built-with", built)):
+        if f"<!-- {marker} -->" not in markdown_text:
             raise PluginError(f"{RUN_PAGE} has no <!-- {marker} --> line")
-        markdown_text = pattern.sub(
-            lambda match, text=text: "\n".join(match.group(1) + row for row in text.splitlines()),
-            markdown_text)
+        markdown_text = _fill(markdown_text, marker, text)
     return markdown_text
 
 

@@ -43,3 +43,28 @@ def test_nav_pages_exist() -> None:
 
     walk(config.nav)
     assert not missing, f"pages in the nav but not in docs/: {missing}"
+
+
+def test_home_page_lists_every_page_by_its_nav_title() -> None:
+    """The home page's "Every page" list links every page of the nav (but
+    itself), with the title the nav gives it."""
+    import re
+
+    config = mkdocs_config()
+    pages: dict[str, str] = {}
+
+    def walk(item: object, title: str = "") -> None:
+        if isinstance(item, list):
+            for entry in item:
+                walk(entry)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                walk(value, key)
+        elif isinstance(item, str) and item != "index.md":
+            pages[item] = title
+
+    walk(config.nav)
+    text = (Path(config.docs_dir) / "index.md").read_text().split("## Every page", 1)[1]
+    listed = {path: re.sub(r"\\(.)", r"\1", title)
+              for title, path in re.findall(r"\[((?:[^\]\\]|\\.)+)\]\(([^)#]+)\)", text)}
+    assert {p: listed.get(p) for p in pages} == pages

@@ -421,3 +421,30 @@ def test_winograd_counts_the_channels_and_filters_of_one_group(
     got = [plan(layer, x, None, backward=b, workers=2).strategy == "winograd"
            for b in (False, True)]
     assert got == [forward, backward]
+
+
+def test_a_tighter_budget_cuts_images_then_columns_then_rows_then_workers() -> None:
+    """As ``conv2d``'s docstring says: under a shrinking ``max_memory`` the
+    plan takes fewer images per unit, then one whole image of a strategy
+    with no column buffer (``shift``), then bands of output rows of one
+    image, and one worker only when nothing fits a set of buffers per worker."""
+    for xs, ws in (((16, 8, 16, 16), (8, 8, 3, 3)), ((4, 16, 64, 64), (8, 16, 5, 5))):
+        x, w = np.zeros(xs), np.zeros(ws)
+        layer = layer_of(x, w, stride=1, padding=ws[-1] // 2, dilation=1, groups=1)
+        seen = [plan(layer, x, None, backward=False, workers=2)]
+        for budget in np.geomspace(20 * 2**20, OVERHEAD, 200).astype(int):
+            try:
+                p = plan(layer, x, int(budget), backward=False, workers=2)
+            except ValueError:
+                break
+            if p != seen[-1]:
+                seen.append(p)
+        whole = [p for p in seen if p.rows == layer.g.out[0]]
+        assert seen[: len(whole)] == whole  # whole images first, bands after
+        assert [p.images for p in whole] == sorted((p.images for p in whole), reverse=True)
+        assert whole[-1].strategy == "shift"
+        assert all(p.strategy != "shift" for p in whole[:-1])
+        two = [p.workers for p in seen]
+        assert two == sorted(two, reverse=True)
+        assert two[-1] == 1
+        assert len(seen) > len(whole) + 2  # some bands

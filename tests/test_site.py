@@ -77,6 +77,30 @@ def test_testing_page_includes_the_conftest(built_site: Path) -> None:
     assert "pytest_collect_file" in html, "the --8<-- include of conftest.py is missing"
 
 
+NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.py"))
+#: A page of the nav with its title: ``- "Title": notebooks/page.py``.
+NAV_ENTRY = re.compile(r'^\s*- "([^"]+)": (notebooks/[\w-]+\.py)\s*$', re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_notebook_page_opens_with_its_question(path: Path) -> None:
+    """As every page does: its H1 is the question it answers, the nav names
+    it so, and a short answer comes first."""
+    first = path.read_text(encoding="utf-8").split("# %% [markdown]\n", 1)[1]
+    lines = [line.removeprefix("#").removeprefix(" ")
+             for line in first.split("\n# %%", 1)[0].splitlines()]
+    title = lines[0].removeprefix("# ")
+    assert lines[0].startswith("# "), f"{path.name}: no title first: {lines[0]!r}"
+    assert title.endswith("?"), f"{path.name}: the title is not a question: {title!r}"
+    opening = "\n".join(lines[1:3])
+    assert opening.startswith("\n**Short answer.**"), (
+        f"{path.name}: no **Short answer.** under the title: {opening!r}")
+    nav = {page: name for name, page in NAV_ENTRY.findall(
+        (ROOT / "mkdocs.yml").read_text(encoding="utf-8"))}
+    assert nav.get(f"notebooks/{path.name}") == title, (
+        f"{path.name}: the nav names it {nav.get(f'notebooks/{path.name}')!r}, not {title!r}")
+
+
 # -- (b) the API reference -------------------------------------------------------
 
 

@@ -11,13 +11,22 @@
 # ---
 
 # %% [markdown]
-# # Pictures of the buffer
+# # What does the buffer look like?
 #
-# Three pictures of the same small example, drawn at build time. Nothing is
-# placed by hand: every highlighted cell is an element that `window_view` or
-# `im2col` from this package hands out, and the code that computes those
-# elements is shown before each picture. The drawing code under each picture
-# is folded away; open it to see how the picture is made.
+# **Short answer.** A C-ordered NCHW array is one flat buffer that holds
+# `x[n, c, h, w]` in index order: `w` fastest, then `h`, then `c`, then
+# `n`. One `K x K` window of the input padded to `Hp x Wp` is, in that
+# buffer, `C*K` runs of `K` consecutive elements: the runs of one channel
+# `Wp` apart, the channels `Hp*Wp` apart, which are the first three
+# strides of cs231n's tuple, counted in elements. The im2col matrix holds
+# a copy of each window in one of its columns.
+# Below are pictures of the buffer, of one window and of the im2col matrix
+# of a small example, drawn at build time; the code before each picture
+# checks what it shows.
+#
+# Nothing is placed by hand: every highlighted cell is an element that
+# `window_view` or `im2col` from this package hands out. The drawing code
+# under each picture is folded away; open it to see how the picture is made.
 #
 # 1. The memory order of a C-ordered NCHW array: the flat buffer, and where
 #    each cell sits in the 4-D picture.
@@ -122,6 +131,7 @@ def element_offset(a, index):
 offsets_x = np.array([element_offset(x, i) for i in np.ndindex(x.shape)])
 print("offsets in index order (n, c, h, w):", offsets_x.tolist())
 print("they count 0, 1, 2, ... :", np.array_equal(offsets_x, np.arange(x.size)))
+assert np.array_equal(offsets_x, np.arange(x.size))  # index order is buffer order
 
 # %% tags=["hide-input"]
 # Drawing code of picture 1
@@ -140,11 +150,12 @@ for n, c, h, w in np.ndindex(x.shape):
     cell(ax, k % (H * W), 1.3 * (k // (H * W)), k, plane=(n, c))
 tidy(ax, H * W, 1.3 * N * C, f"the flat buffer, one line per plane of H*W = {H * W}")
 legend(fig)
-show(fig, "Picture 1. Top: the four 3-by-4 planes of x, for n = 0, 1 and "
-     "c = 0, 1, each cell labelled with its element offset; plane (0, 0) holds "
-     "0 to 11, plane (0, 1) 12 to 23, plane (1, 0) 24 to 35, plane (1, 1) 36 to 47, "
-     "row by row. Bottom: the same 48 offsets as the flat buffer, in order, "
-     "one line of 12 per plane, coloured by plane.")
+held = ", ".join(f"plane ({n}, {c}) {p * H * W} to {(p + 1) * H * W - 1}"
+                 for p, (n, c) in enumerate(np.ndindex(N, C)))
+show(fig, f"Picture 1. Top: the {N * C} {H}-by-{W} planes of x, for n from 0 to {N - 1} "
+     f"and c from 0 to {C - 1}, each cell labelled with its element offset, row by "
+     f"row: {held}. Bottom: the same {x.size} offsets as the flat buffer, in order, "
+     f"one line of {H * W} per plane, coloured by plane.")
 
 # %% [markdown]
 # ## 2. One window, in the image and in the buffer
@@ -169,6 +180,8 @@ chosen = set(window.ravel().tolist())
 print("view shape", view.shape, "strides", view.strides)
 print("offsets read by window (n, y, x) =", (n_sel, y_sel, x_sel), ":")
 print(window)
+runs = window.reshape(C * K, K)                         # one row of one channel each
+assert (np.diff(runs, axis=1) == 1).all()               # C*K runs of K consecutive offsets
 
 # %% tags=["hide-input"]
 # Drawing code of picture 2
@@ -193,12 +206,13 @@ tidy(ax, line, 1.15 * xp.size / line,
      f"the flat buffer, {line} elements (four padded rows) per line")
 legend(fig, window=True)
 rows_read = [sorted(int(v) for v in window[c, i]) for c in range(C) for i in range(K)]
-show(fig, "Picture 2. The four padded 5-by-6 planes of xp, cells labelled with "
-     "their offsets; padding cells grey. The window of image 1 at output "
-     "position (0, 1) is outlined in both channels of image 1: three rows of "
-     "three cells per channel, its top row in the padding. Below, the flat "
-     "buffer 24 elements per line, where the window is six runs of three "
-     f"consecutive offsets: {rows_read}.")
+show(fig, f"Picture 2. The {N * C} padded {Hp}-by-{Wp} planes of xp, cells labelled "
+     f"with their offsets; padding cells grey. The window of image {n_sel} at output "
+     f"position ({y_sel}, {x_sel}) is outlined in the {C} channels of image {n_sel}: "
+     f"{K} rows of {K} cells per channel"
+     + (", its top row in the padding" if y_sel * STRIDE < pad else "")
+     + f". Below, the flat buffer {line} elements per line, where the window is "
+     f"{len(rows_read)} runs of {K} consecutive offsets: {rows_read}.")
 
 # %% [markdown]
 # The outlined cells are `C = 2` blocks of three rows of three: inside a row
@@ -211,6 +225,7 @@ steps = view.strides[:3]
 print("strides of the axes (c, i, j) in elements:",
       tuple(s // xp.itemsize for s in steps), "= (Hp*Wp, Wp, 1) =",
       (Hp * Wp, Wp, 1))
+assert tuple(s // xp.itemsize for s in steps) == (Hp * Wp, Wp, 1)
 
 # %% [markdown]
 # ## 3. The im2col matrix
@@ -229,11 +244,13 @@ cols = im2col(x, K, stride=STRIDE, padding=pad)         # the real im2col
 x_padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
 print("im2col(x) == padded buffer gathered at the offsets:",
       np.array_equal(cols, x_padded.ravel()[offsets]))
+assert np.array_equal(cols, x_padded.ravel()[offsets])
 oh, ow = view.shape[4:]
 col_sel = (n_sel * oh + y_sel) * ow + x_sel
 print("matrix shape", offsets.shape, "; window", (n_sel, y_sel, x_sel),
       "is column", col_sel, "; same offsets as picture 2:",
       np.array_equal(offsets[:, col_sel], window.ravel()))
+assert np.array_equal(offsets[:, col_sel], window.ravel())  # a column is a window
 
 # %% tags=["hide-input"]
 # Drawing code of picture 3
@@ -262,7 +279,7 @@ legend(fig, window=True)
 show(fig, f"Picture 3. The {rows} by {ncols} im2col matrix of xp, each entry the "
      "buffer offset it was copied from, coloured by plane (grey: padding). Rows "
      "are labelled by kernel tap (c, i, j), columns by window (n, y, x). Column "
-     f"{col_sel}, the window (1, 0, 1) of picture 2, is outlined: from top to "
+     f"{col_sel}, the window {(n_sel, y_sel, x_sel)} of picture 2, is outlined: from top to "
      f"bottom it holds {offsets[:, col_sel].tolist()}.")
 
 # %% [markdown]

@@ -19,8 +19,9 @@
 # it ran on. `im2col.conv2d` never builds cs231n's full column matrix: it
 # unfolds a few images (or a band of output rows) at a time into reused
 # buffers and multiplies each unit straight into its slice of the NCHW
-# output; on 3x3, stride-1 layers of at least 64 channels and filters it
-# uses Winograd's tiles instead, with fewer multiplies. Two things limit it: the matrix
+# output; on 3x3, stride-1 layers large enough for them it uses Winograd's
+# tiles instead, with fewer multiplies (the Winograd page gives
+# [the rule](../winograd/#what-im2colconv2d-does)). Two things limit it: the matrix
 # multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
 # shapes with the operands ready; where that alone is slower than PyTorch's
 # whole convolution, no stride trick can close the gap), and the unfolding
@@ -179,8 +180,8 @@ display(Markdown(f"Float32, two threads, {LABEL}:\n\n" + "\n".join(rows)))
 # %% [markdown]
 # ## Which layers are furthest behind, and what was tried?
 #
-# `python -m benchmarks.ideas` times ten layers against PyTorch, S1..S5 and
-# five more (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer),
+# `python -m benchmarks.ideas` times S1..S5 and more layers against PyTorch
+# (a ResNet stem, a 5x5, a 1x1, a 4-group and a dilated layer),
 # and each idea for closing the gap on them, shipped or not; the backward
 # column comes from `python -m benchmarks.backward`. Their latest runs:
 
@@ -201,8 +202,8 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 # %% [markdown]
 # **The GEMM is most of it.** Where a layer is far behind, so are its bare
 # matrix multiplies (the `gemm / PyTorch` column above): NumPy's BLAS
-# multiplies these shapes more slowly than PyTorch convolves them. Four
-# ideas, each measured:
+# multiplies these shapes more slowly than PyTorch convolves them. The
+# ideas tried, each measured:
 #
 # - *Cut the GEMM into blocks of output pixels.* Alone, a deep product (a
 #   column matrix of at least 256 rows) runs faster cut into blocks of 256
@@ -215,10 +216,10 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   cuts shallow ones, next item).
 # - *First layers (C = 3, 7x7).* Copying the columns in NHWC order
 #   instead (runs of `kw*C` elements after a transpose) and multiplying in
-#   the other orientation were both measured, and neither is shipped. Two
-#   things are. First, OpenBLAS, with its SkylakeX code (as on this
-#   machine), sends a float32 product of at most 100^3 multiply-adds to
-#   small-matrix routines that skip packing the operands (its
+#   the other orientation were both measured, and neither is shipped. The
+#   package does other things instead. First, OpenBLAS, with its SkylakeX
+#   code (as on this machine), sends a float32 product of at most 100^3
+#   multiply-adds to small-matrix routines that skip packing the operands (its
 #   [`sgemm_small_kernel_permit_skylakex.c`](https://github.com/OpenMathLib/OpenBLAS/blob/develop/kernel/x86_64/sgemm_small_kernel_permit_skylakex.c)).
 #   S1's product, 32 filters by 148 rows of columns, is larger than that
 #   per image, so the package cuts it, and every product of few filters by
@@ -232,7 +233,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   per group copies a strip of each input row's windows of one kernel row,
 #   about `kh/sh` times smaller than the columns, and multiplies one output
 #   row at a time on a view of it (the `rows` plan, derived on
-#   [Can the columns be a view after all?](../strip/)), when BLAS runs on
+#   [Can the columns be a view after all?](../../strip/)), when BLAS runs on
 #   one thread (`python -m benchmarks.rows`, printed below: S1's stages in
 #   both layouts, and the strip against the columns on a grid of layers).
 #   Third, elsewhere, a layer of stride 1 along the height, windows more
@@ -273,7 +274,7 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   filters (`python -m benchmarks.passes`, printed below).
 # - *The backward pass of stride-1 layers.* `dx` computed as the
 #   transposed convolution of `dout` (the `full` strategy: im2col of `dout`
-#   instead of col2im, see [the backward page](../backward/)) where its
+#   instead of col2im, see [the backward page](../../backward/)) where its
 #   buffers take no more memory than the columns', and the filters'
 #   gradient of few filters per group made in the other orientation,
 #   `cols @ dout.T`, where OpenBLAS's sgemm ran it faster
@@ -289,10 +290,12 @@ display(Markdown(f"Float32, two threads, {ideas['machine']}:\n\n" + "\n".join(ro
 #   both ways, one thread, on units of layers whose default plan may not
 #   use col2im at all (S3's and the 4-group layer's use Winograd's tiles and
 #   `full`), and the backward pass with each on two layers whose plan does).
-# - *Fewer multiplies.* On 3x3, stride-1 layers of at least 64 channels and
-#   filters per group the package uses Winograd's tiles (S3 and S4 here, both
-#   passes in float32; not the 4-group layer's 32 per group): [When does Winograd pay?](../winograd/) derives them and
-#   measures when they win, and what their passes over the tiles cost.
+# - *Fewer multiplies.* On 3x3, stride-1 layers large enough for them
+#   the package uses Winograd's tiles (the `winograd` plans of the table
+#   under "What limits it"): [When does Winograd pay?](../winograd/) derives
+#   them, measures when they win and what their passes over the tiles cost,
+#   and gives [the rule](../winograd/#what-im2colconv2d-does) for the
+#   layers they are used on.
 
 # %%
 grid = ideas["gemm_blocks"]
@@ -531,7 +534,7 @@ print(f"loop {t_loop * 1e3:.1f} ms, strided im2col {t_fast * 1e3:.3f} ms: "
 #   `winograd` (3x3, stride-1 layers: Winograd's F(2x2, 3x3) tiles, see
 #   [When does Winograd pay?](../winograd/)), `rows` (forward only: a strip
 #   of each input row's windows of one kernel row, one GEMM per output row
-#   on a view of it, see [Can the columns be a view after all?](../strip/);
+#   on a view of it, see [Can the columns be a view after all?](../../strip/);
 #   picked for tall kernels and few filters), `window_rows` (a strip by
 #   channel and window column, one GEMM per window row on a view of it,
 #   in both passes; picked for products at least 96 deep, with BLAS on

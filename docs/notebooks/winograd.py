@@ -338,15 +338,37 @@ display(Markdown(verdict(full)))
 #   where BLAS is slow, the saved multiplies count for more.
 
 # %% [markdown]
-# ## What `im2col.conv2d` does
+# ## What im2col.conv2d does
 #
 # It uses the small tile, its `winograd` strategy, on layers with a 3x3
-# kernel, stride 1 and no dilation, at least 64 input channels and 64
-# filters per group, and at least 196 output pixels per image (14x14; in
-# the backward pass only where channels x filters, both per group, x
-# output pixels reach 64 x 64 x 32 x 32, and where its buffers take no more
-# memory than the columns would); elsewhere im2col + GEMM. A grouped
-# layer's 16 products are made per group, all in one `np.matmul` over a
+# kernel, stride 1 and no dilation that are large enough, by the bounds
+# printed below from the package's own thresholds (`im2col._rules`), and
+# in the backward pass only where its buffers also take no more memory
+# than those of the strategy it replaces; elsewhere im2col + GEMM.
+
+# %%
+from math import isqrt
+
+from im2col import _rules
+
+
+def as_square(count):
+    """``count`` as "n x n" when it is a square, else as itself."""
+    side = isqrt(count)
+    return f"{side}x{side}" if side * side == count else str(count)
+
+
+rule_c, rule_px = _rules.WINOGRAD_CHANNELS, _rules.WINOGRAD_PIXELS
+rule_work = _rules.WINOGRAD_BACKWARD_WORK
+print(f"both passes: at least {rule_c} input channels and {rule_c} filters per "
+      f"group, and at least {rule_px} output pixels per image ({as_square(rule_px)})")
+print(f"backward pass, besides: channels x filters (both per group) x output pixels "
+      f"per image at least {rule_work}"
+      + (f" ({rule_c} x {rule_c} x {as_square(rule_work // rule_c**2)})"
+         if rule_work % rule_c**2 == 0 else ""))
+
+# %% [markdown]
+# A grouped layer's 16 products are made per group, all in one `np.matmul` over a
 # stack of 16 x groups, while its transforms cover every channel, so
 # groups of few channels make the transforms dear beside the products it
 # saves: that is why the counts are per group. In the forward pass it
@@ -433,6 +455,39 @@ gains = [r for r in bands["layers"] if min(r[k] for k in cuts if k in r) < 1]
 assert gains
 assert all(r["pass"] == "forward" and r["setting"] == "one worker" for r in gains)
 assert any(r["layer"] == "S3" for r in gains)
+
+# %% [markdown]
+# The other way round, a unit of more images: each of the 16 products is
+# then wider (a 14x14 image has only 49 tiles) and the transformed filters
+# are read once per unit, not once per image, but every worker's tiles and
+# products grow with the unit. Below, units of 2 and 4 whole images over
+# units of one (below 1: faster), two workers, with the buffers of each
+# plan (`im2col._plan.extra_bytes`) beside those of the plan the package
+# would choose without Winograd (`python -m benchmarks.bands`, `units`).
+# Wherever more images gained more than a few percent, they took more
+# memory than that plan, and up to twice or four times that of one image.
+# The package sizes Winograd's units as it sizes the others', to a few MiB
+# of buffers per call, which holds one image of these layers; a larger
+# unit would buy this time with that memory.
+
+# %%
+units = bands["units"]
+sizes = [k.split()[0] for k in units[0] if k.endswith(" images / one")]
+rows = ["| layer | pass | one image | without Winograd | "
+        + " | ".join(f"{k} images" for k in sizes) + " |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in sizes) + " |"]
+for r in units:
+    assert r["same result"]  # every unit size gives the one-image units' result
+    rows.append(f"| {r['layer']} | {r['pass']} | {r['one image, ms']:.1f} ms, "
+                f"{r['one image, MiB']:.1f} MiB | {r['without Winograd']}, "
+                f"{r['without Winograd, MiB']:.1f} MiB | "
+                + " | ".join(f"{r[f'{k} images / one']:.2f}x the time, "
+                             f"{r[f'{k} images, MiB']:.1f} MiB" for k in sizes) + " |")
+display(Markdown(f"{bands['machine']}, two workers:\n\n" + "\n".join(rows)))
+# what the text above says of them
+gains = [(r, k) for r in units for k in sizes if r[f"{k} images / one"] < 0.95]
+assert gains
+assert all(r[f"{k} images, MiB"] > r["without Winograd, MiB"] for r, k in gains)
 
 # %% [markdown]
 # Three other ways of these passes were measured and not shipped

@@ -35,9 +35,11 @@ def conv2d_backward(
     Where :func:`conv2d` uses Winograd's tiles, so does this, if they
     take no more memory than the columns: ``dx`` by F(2x2, 3x3) on
     ``dout``, ``dw`` by F(3x3, 2x2), with no columns. Elsewhere with stride
-    1, an output as large as the input and no more filters than channels,
-    ``dx`` is the convolution of ``dout`` with the flipped filters (im2col
-    of ``dout``, one product, no col2im). Elsewhere, with stride 1 along
+    1, at least 100 output pixels per image, an output as large as the
+    input and no more filters than channels, ``dx`` is the convolution of
+    ``dout`` with the flipped filters (im2col of ``dout``, one product, no
+    col2im), where its buffers take no more memory than the columns' plus a
+    copy of the filters. Elsewhere, with stride 1 along
     the height, more than one kernel row, at least 96 channels per group
     times kernel columns and BLAS on one thread, unless the columns are
     laid out on a grid as wide as the padded rows (stride 1, little

@@ -1,4 +1,4 @@
-"""Predict the buffers of the full-im2col convolution, and measure peaks."""
+"""Predict the arrays of the full-im2col convolution, and measure peaks."""
 
 from __future__ import annotations
 
@@ -18,19 +18,35 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class MemoryBill:
-    """Bytes of each buffer of cs231n's ``conv_forward_strides`` algorithm.
+    """Bytes of each array of cs231n's ``conv_forward_strides`` algorithm.
 
     The algorithm pads ``x``, copies the window view into the im2col matrix
     (``columns``), multiplies by the filters (``product``, ``(F, N*oh*ow)``)
     and copies the transposed product into the NCHW ``output``. Its backward
     pass reshapes ``dout`` (``dout_rows``, one copy), computes ``dw``, the
     column gradient (``dcolumns``, as large as ``columns``) and sums it into
-    a zeroed padded gradient whose interior is ``dx``. The forward figures
-    are exact for :mod:`im2col.cs231n`'s forward functions; ``padded`` is 0
-    when ``pad == 0`` because they make no padded copy then (NumPy's
-    ``np.pad`` copies even then). The backward figure is that of cs231n's
-    algorithm; :mod:`im2col.cs231n`'s backward stays below it, working a
-    few images at a time.
+    a zeroed padded gradient whose interior is ``dx``. The figures count
+    these arrays as :func:`im2col.cs231n.conv_forward_strides` and cs231n's
+    ``conv_backward_strides`` make them; ``padded`` is 0 when ``pad == 0``
+    because the former makes no padded copy then (NumPy's ``np.pad``
+    copies even then). Where a size is 1 the transposed array is in order
+    already and NumPy skips a copy that the peaks count: the output's when
+    ``N`` or ``F`` is 1, ``dout_rows`` when ``N``, ``F`` or ``oh*ow`` is 1.
+
+    Their peaks measured by :func:`peak_memory` add what NumPy allocates
+    inside a ufunc loop (col2im's strided ``+=``, the forward's ``+= b``):
+    a buffer of up to :func:`numpy.getbufsize` elements (8192) per operand,
+    at most 192 KiB of float64, and a few KiB of Python objects.
+
+    :mod:`im2col.cs231n`'s backward does a chunk of images at a time (about
+    a MiB of column gradient per worker thread), so beyond ``dx`` its peak
+    does not grow with the batch: on a large batch it is below
+    :attr:`backward_peak`. A batch that fits in one chunk it does in one
+    go; on one worker its arrays are then :attr:`backward_peak` less
+    ``output`` (it makes no copy of ``dout``), plus ``input`` (it returns a
+    new ``dx``, where cs231n's returns a view of its padded gradient) and up
+    to ``N + 2`` times ``weights``: more than cs231n's when ``x`` is larger
+    than ``dout``, and always at ``N = 1``.
 
     Attributes
     ----------
@@ -77,21 +93,23 @@ class MemoryBill:
 
     @property
     def forward_peak(self) -> int:
-        """Peak bytes allocated by the forward call, its result included.
+        """Bytes of the arrays the forward call holds at its peak, its result included.
 
         The padded copy and the columns coexist while the view is copied;
-        later the columns, the product and the output do.
+        later the columns, the product and the output do. NumPy's buffers
+        come on top of it (see :class:`MemoryBill`).
         """
         return max(self.padded + self.columns,
                    self.columns + self.product + self.output)
 
     @property
     def backward_peak(self) -> int:
-        """Peak bytes allocated by the backward pass, its results included.
+        """Bytes of the arrays cs231n's backward pass holds at its peak, its results included.
 
         ``dout_rows``, ``dw`` and ``dcolumns``, then the zeroed padded
         gradient, whose interior ``dx`` is (a view, as in cs231n's col2im;
-        at ``pad == 0`` the gradient is ``x``'s size).
+        at ``pad == 0`` the gradient is ``x``'s size). NumPy's buffers for
+        col2im's ``+=`` come on top of it (see :class:`MemoryBill`).
         """
         return self.output + self.weights + self.columns + (self.padded or self.input)
 
@@ -101,7 +119,7 @@ def memory_bill(
     stride: Any = 1, padding: Any = 0, dilation: Any = 1,
     dtype: Any = np.float64,
 ) -> MemoryBill:
-    """Predict the bytes of every buffer of the full-im2col convolution.
+    """Predict the bytes of every array of the full-im2col convolution.
 
     Parameters
     ----------
@@ -118,10 +136,13 @@ def memory_bill(
     Returns
     -------
     MemoryBill
-        Byte counts; ``forward_peak`` compares with :func:`peak_memory` of
-        :func:`im2col.cs231n.conv_forward_strides`, ``backward_peak`` with
-        that of cs231n's ``conv_backward_strides`` algorithm (an upper bound
-        for :func:`im2col.cs231n.conv_backward_strides`).
+        Byte counts of arrays; ``forward_peak`` is what
+        :func:`im2col.cs231n.conv_forward_strides` holds at its peak,
+        ``backward_peak`` what cs231n's ``conv_backward_strides`` holds;
+        a :func:`peak_memory` measurement adds NumPy's buffers, up to 192 KiB
+        of float64. :func:`im2col.cs231n.conv_backward_strides` holds less
+        than ``backward_peak`` on a large batch and can hold more on a small
+        one (see :class:`MemoryBill`).
 
     Raises
     ------
