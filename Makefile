@@ -74,7 +74,7 @@ PYTHON312 ?= $(call find_python,3.12)
 PYTHON313 ?= $(call find_python,3.13)
 # Every tests/test_*.py but those of the site, the docs toolchain (Sybil), the
 # benchmarks and PyTorch; --confcutdir=tests keeps out the docs' conftest.py.
-NOT_PACKAGE_TESTS := tests/test_site.py tests/test_docs_%.py tests/test_sybil_%.py \
+NOT_PACKAGE_TESTS := tests/test_site.py tests/test_site_links.py tests/test_docs_%.py tests/test_sybil_%.py \
   tests/test_benchmarks.py tests/test_winograd_bench.py tests/test_torch.py tests/test_hostile_torch.py \
   tests/test_notebooks.py
 PACKAGE_TESTS = $(filter-out $(NOT_PACKAGE_TESTS),$(wildcard tests/test_*.py))

@@ -1,6 +1,6 @@
 """Where a page or a docstring states a threshold of the planner in words,
-the number is :mod:`im2col._rules`' own: a rule that changes fails here
-until the text follows it."""
+the number is :mod:`im2col._rules`' (or the strategies' ``_base``) own: a
+rule that changes fails here until the text follows it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from im2col import _rules
+from im2col._strategies import _base
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,14 @@ QUOTES = {
         " per group",
         "at least {WINDOW_ROWS_DEPTH} channels per group times kernel columns",
     ],
+    "docs/notebooks/speed.py": [
+        "products of at least {BLOCKED_DEPTH} rows and {BLOCKED_PIXELS} pixels",
+        "a float32 product of at most {small_gemm_side}^3 multiply-adds",
+        "a kernel at least {ROWS_KERNEL} rows tall (taller than the stride) and at"
+        " most {ROWS_FILTERS} filters per group",
+        "(`C/groups*kw` at least {WINDOW_ROWS_DEPTH})",
+        "picked for products at least {WINDOW_ROWS_DEPTH} deep",
+    ],
     "src/im2col/_conv_backward.py": [
         "at least {FULL_PIXELS} output pixels per image",
         "at least {WINDOW_ROWS_DEPTH} channels per group",
@@ -43,5 +52,8 @@ def _words(path: str) -> str:
 
 @pytest.mark.parametrize(("path", "phrase"), [(p, q) for p, qs in QUOTES.items() for q in qs])
 def test_the_text_states_the_rule(path: str, phrase: str) -> None:
-    values = {name: getattr(_rules, name) for name in dir(_rules) if name.isupper()}
+    values = {name: getattr(module, name) for module in (_rules, _base)
+              for name in dir(module) if name.isupper()}
+    values["small_gemm_side"] = round(_base.SMALL_GEMM ** (1 / 3))
+    assert values["small_gemm_side"] ** 3 == _base.SMALL_GEMM
     assert phrase.format(**values) in _words(path)
