@@ -116,7 +116,7 @@ def notebook_uri(src_uri: str) -> str:
 
 def note(config: MkDocsConfig, src_uri: str, notebook_link: str | None, run_link: str) -> str:
     """Return the Markdown of the note: install line, what else, links."""
-    lines = ["```bash", install_line(config, src_uri), "```", ""]
+    lines = [_bash(install_line(config, src_uri)), ""]
     if CHECKOUT in needs(config, src_uri):
         lines += ["This page also imports the repository's own code: run it from the "
                   "root folder of a clone of the repository.", ""]
@@ -199,21 +199,25 @@ def fill_markers(markdown_text: str, config: MkDocsConfig, src_uri: str) -> str:
     """Fill the markers of docs/run.md, or another page's install line."""
     if src_uri == RUN_PAGE:
         return run_page(markdown_text, config)
-    line = "\n".join(["```bash", install_line(config, src_uri), "```"])
-    return _fill(markdown_text, "install-line", line)
+    return _fill(markdown_text, "install-line", _bash(install_line(config, src_uri)))[0]
 
 
-def _fill(markdown_text: str, marker: str, text: str) -> str:
-    """Put ``text`` in place of each ``<!-- marker -->`` line, at its indent."""
+def _bash(line: str) -> str:
+    """``line`` as a fenced bash block."""
+    return "\n".join(["```bash", line, "```"])
+
+
+def _fill(markdown_text: str, marker: str, text: str) -> tuple[str, int]:
+    """Put ``text`` in place of each ``<!-- marker -->`` line, at its indent; and how many."""
     pattern = re.compile(rf"^([ \t]*)<!-- {marker} -->[ \t]*$", re.MULTILINE)
-    return pattern.sub(
+    return pattern.subn(
         lambda match: "\n".join(match.group(1) + row for row in text.splitlines()),
         markdown_text)
 
 
 def run_page(markdown_text: str, config: MkDocsConfig) -> str:
-    """Fill docs/run.md's install line and table of every page's needs."""
-    line = "\n".join(["```bash", install_line(config), "```"])
+    """Fill docs/run.md's install line, table of every page's needs and build versions."""
+    line = _bash(install_line(config))
     rows = ["| Page | Install also | Notebook |", "|---|---|---|"]
     for src_uri, title in nav_titles(config.nav).items():
         also = [f"`{_pinned(n)}`" for n in needs(config, src_uri) if n != CHECKOUT]
@@ -226,9 +230,9 @@ def run_page(markdown_text: str, config: MkDocsConfig) -> str:
              f"{importlib.metadata.version('numpy')}")
     for marker, text in (("install-line", line), ("page-needs", "\n".join(rows)),
                          ("built-with", built)):
-        if f"<!-- {marker} -->" not in markdown_text:
+        markdown_text, found = _fill(markdown_text, marker, text)
+        if not found:
             raise PluginError(f"{RUN_PAGE} has no <!-- {marker} --> line")
-        markdown_text = _fill(markdown_text, marker, text)
     return markdown_text
 
 

@@ -302,3 +302,10 @@ def test_the_site_serves_the_wheel_and_a_notebook_and_note_per_page(built_site: 
         notebook = (page.parent / link.group(1)).resolve()
         assert notebook.is_file(), f"{page} links to a missing {notebook}"
         nbformat.validate(nbformat.read(notebook, as_version=4))
+        left = re.findall(r"(?:<|&lt;)!-- (?:install-line|page-needs|built-with) --", text)
+        assert not left, f"{page} keeps the hook's markers {left}"
+    # a page's own <!-- install-line --> gets the same line as its note
+    cs231n = (built_site / "cs231n" / "index.html").read_text(encoding="utf-8")
+    shown = PIP_LINE.findall(html.unescape(re.sub(r"<[^>]+>", "", cs231n)))
+    assert len(shown) == 2, shown  # the note's and the install section's
+    assert len(set(shown)) == 1, shown

@@ -426,15 +426,21 @@ def test_winograd_counts_the_channels_and_filters_of_one_group(
 def test_a_tighter_budget_cuts_images_then_columns_then_rows_then_workers() -> None:
     """As ``conv2d``'s docstring says: under a shrinking ``max_memory`` the
     plan takes fewer images per unit, then one whole image of a strategy
-    with no column buffer (``shift``), then bands of output rows of one
-    image, and one worker only when nothing fits a set of buffers per worker."""
-    for xs, ws in (((16, 8, 16, 16), (8, 8, 3, 3)), ((4, 16, 64, 64), (8, 16, 5, 5))):
-        x, w = np.zeros(xs), np.zeros(ws)
+    with smaller buffers, last one with no column buffer (``shift``), then
+    bands of output rows of one image, and one worker only when nothing
+    fits a set of buffers per worker."""
+    layers = (((16, 8, 16, 16), (8, 8, 3, 3), False, "im2col"),
+              ((4, 16, 64, 64), (8, 16, 5, 5), False, "im2col"),
+              ((4, 64, 28, 28), (64, 64, 3, 3), False, "winograd"),
+              ((4, 64, 28, 28), (64, 64, 3, 3), True, "full"))
+    for xs, ws, backward, first in layers:
+        x, w = np.zeros(xs, np.float32), np.zeros(ws, np.float32)
         layer = layer_of(x, w, stride=1, padding=ws[-1] // 2, dilation=1, groups=1)
-        seen = [plan(layer, x, None, backward=False, workers=2)]
-        for budget in np.geomspace(20 * 2**20, OVERHEAD, 200).astype(int):
+        seen = [plan(layer, x, None, backward=backward, workers=2)]
+        assert seen[0].strategy == first
+        for budget in np.geomspace(40 * 2**20, OVERHEAD, 300).astype(int):
             try:
-                p = plan(layer, x, int(budget), backward=False, workers=2)
+                p = plan(layer, x, int(budget), backward=backward, workers=2)
             except ValueError:
                 break
             if p != seen[-1]:

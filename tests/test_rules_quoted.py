@@ -1,6 +1,7 @@
-"""Where a page or a docstring states a threshold of the planner in words,
-the number is :mod:`im2col._rules`' (or the strategies' ``_base``) own: a
-rule that changes fails here until the text follows it."""
+"""The phrases below, where a page or a docstring states a threshold of the
+planner in words, hold the number of :mod:`im2col._rules` (or of the
+strategies' ``_base``): a rule that changes fails here until the text
+follows it. A new phrase of that kind belongs in ``QUOTES``."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@
 # # Does the memory bill match the measured peak?
 #
 # **Short answer.** For cs231n's forward pass, yes: on every shape of the
-# sweep below, the peak that `tracemalloc` measures around cs231n's
-# `conv_forward_strides` is the one `im2col.memory_bill` predicts, give or
+# sweep below, the peak that `tracemalloc` measures around the drop-in's
+# `conv_forward_strides`, which makes cs231n's arrays, is the one `im2col.memory_bill` predicts, give or
 # take a few kilobytes (the largest gap is printed, in bytes). The backward
 # pass measured here is the drop-in's `conv_backward_strides`, which works
 # a few images at a time: on the largest batch of the sweep it peaks below

@@ -467,8 +467,9 @@ assert any(r["layer"] == "S3" for r in gains)
 # Wherever more images gained more than a few percent, they took more
 # memory than that plan, and up to twice or four times that of one image.
 # The package sizes Winograd's units as it sizes the others', to a few MiB
-# of buffers per call, which holds one image of these layers; a larger
-# unit would buy this time with that memory.
+# of buffers per call, which one image of these layers already exceeds, so
+# their units hold one image; a larger unit would buy this time with that
+# memory.
 
 # %%
 units = bands["units"]

@@ -85,9 +85,9 @@ def conv2d(
         buffers of all workers are planned to fit ``max_memory`` less 256
         KiB per worker, set aside for NumPy's ufunc buffers and Python
         objects; a tight budget gets fewer images per unit, then one
-        whole image with a strategy that has no column buffer, then bands
-        of output rows of one image, and one worker only when nothing fits
-        a set of buffers per worker. ``None`` (the default) sizes units to
+        whole image of a strategy with smaller buffers (last, one with no
+        column buffer), then bands of output rows of one image, and one
+        worker only when nothing fits a set of buffers per worker. ``None`` (the default) sizes units to
         the caches. A
         ``ValueError`` gives the smallest budget that would work when even
         one output row of one image does not fit.

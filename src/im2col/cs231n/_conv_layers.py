@@ -82,7 +82,8 @@ def conv_backward_strides(
     is refused when that is certain (made by that function, or matching
     ``x`` in that order only); such columns would give a wrong ``dw``.
 
-    It works a few images at a time (up to a MiB of column gradient each),
+    It works a few images at a time (about a MiB of column gradient each,
+    at least one image),
     so its peak memory is ``dx`` plus those buffers, where cs231n's makes
     the whole column gradient and a copy of ``dout``
     (:func:`im2col.memory_bill`'s ``backward_peak``).
