@@ -234,7 +234,8 @@ show(fig, "Two line plots of forward peak memory. Top, 3x3 kernel, stride 1, "
 #   view: no im2col matrix (its peak is the padded copy, the output and
 #   einsum's own buffers), and with the default `optimize=False`
 #   [`numpy.einsum`](https://numpy.org/doc/stable/reference/generated/numpy.einsum.html)
-#   sums in its own loops instead of handing the product to BLAS.
+#   sums in its own loops instead of handing the product to BLAS (the
+#   linear-algebra library, OpenBLAS or another, that NumPy's `@` calls).
 #
 # These are measurements of this build only. Which option is faster, and by
 # how much, depends on the CPU, the BLAS library, the thread count and the

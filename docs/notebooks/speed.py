@@ -22,7 +22,8 @@
 # output; on 3x3, stride-1 layers large enough for them it uses Winograd's
 # tiles instead, with fewer multiplies (the Winograd page gives
 # [the rule](../winograd/#what-im2colconv2d-does)). Two things limit it: the matrix
-# multiply itself (the `gemm` figures time NumPy's BLAS on the same matrix
+# multiply itself (the `gemm` figures time the general matrix multiply,
+# GEMM, of NumPy's BLAS, the linear-algebra library it calls, on the same matrix
 # shapes with the operands ready; where that alone is slower than PyTorch's
 # whole convolution, no stride trick can close the gap), and the unfolding
 # and copies around it; the table under "What limits it" splits each

@@ -14,7 +14,8 @@
 # # When does Winograd pay?
 #
 # **Short answer.** Winograd's minimal filtering computes a 3x3, stride-1
-# layer with fewer multiplies than im2col + GEMM: it transforms tiles of the
+# layer with fewer multiplies than im2col + GEMM (the columns times the
+# filters in one general matrix multiply): it transforms tiles of the
 # input and the filters so that the sums over the kernel become element-wise
 # products, then transforms the products back. In NumPy the products become
 # a stack of matrix multiplies, smaller than im2col's one, and the
