@@ -36,7 +36,7 @@ from benchmarks import harness as hs
 from benchmarks.layers import F32, arrays
 from im2col import _run
 from im2col._layer import Layer, Plan, layer_of
-from im2col._plan import _Search, extra_bytes
+from im2col._plan import _Search
 from im2col._strategies import STRATEGIES
 
 RESULTS = Path(__file__).parent / "results" / "bands.json"
@@ -83,6 +83,19 @@ def _agree(got: Any, want: Any) -> bool:
                for a, e in pairs)
 
 
+def _checked_times(fns: dict[int, Callable[[], Any]], base: int, rounds: int
+                   ) -> tuple[bool, dict[int, float]]:
+    """Whether every call gives ``fns[base]``'s result, and each one's median time.
+
+    The calls are timed interleaved, BLAS on one thread (each worker's).
+    """
+    want = fns[base]()
+    agree = all(_agree(f(), want) for k, f in fns.items() if k != base)
+    with threadpool_limits(1):
+        stats = hs.time_interleaved({str(k): f for k, f in fns.items()}, rounds)
+    return agree, {k: stats[str(k)]["median"] for k in fns}
+
+
 def measure(rounds: int, quick: bool) -> list[dict[str, Any]]:
     """Each band's time over whole images', per layer, pass and worker setting."""
     rows = []
@@ -95,17 +108,13 @@ def measure(rounds: int, quick: bool) -> list[dict[str, Any]]:
             for setting, workers in (("two workers", 2), ("one worker", 1)):
                 fns = {r: call(layer, x, dout, r, workers, backward=backward)
                        for r in (oh, *bands)}
-                want = fns[oh]()
-                agree = all(_agree(fns[r](), want) for r in bands)
-                with threadpool_limits(1):
-                    med = {r: v["median"] for r, v in hs.time_interleaved(
-                        {str(r): f for r, f in fns.items()}, rounds).items()}
+                agree, med = _checked_times(fns, oh, rounds)
                 row = {"layer": name, "pass": "backward" if backward else "forward",
-                       "setting": setting, "whole images, ms": med[str(oh)] * 1e3,
+                       "setting": setting, "whole images, ms": med[oh] * 1e3,
                        "V and M of one image, MiB": STRATEGIES["winograd"].per_image(layer)
                        * x.itemsize / 2**20,
                        "same result": agree,
-                       **{f"{r} rows / whole": med[str(r)] / med[str(oh)] for r in bands}}
+                       **{f"{r} rows / whole": med[r] / med[oh] for r in bands}}
                 rows.append(row)
                 print(f"{name} {row['pass']}, {setting}: whole {row['whole images, ms']:.1f} ms, "
                       + ", ".join(f"{r} rows {row[f'{r} rows / whole']:.2f}" for r in bands))
@@ -122,15 +131,10 @@ def units(rounds: int, quick: bool) -> list[dict[str, Any]]:
         for backward in (False, True):
             fns = {k: call(layer, x, dout, oh, 2, backward=backward, images=k)
                    for k in (1, *sizes)}
-            want = fns[1]()
-            agree = all(_agree(fns[k](), want) for k in sizes)
-            with threadpool_limits(1):
-                med = {int(k): v["median"] for k, v in hs.time_interleaved(
-                    {str(k): f for k, f in fns.items()}, rounds).items()}
+            agree, med = _checked_times(fns, 1, rounds)
             search = _Search(layer, x, None, backward, True)
             other = search.without_winograd(2)[0]
-            mib = {k: extra_bytes(layer, Plan("winograd", k, oh, 2), x.itemsize,
-                                  backward=backward) / 2**20 for k in fns}
+            mib = {k: search.cost(Plan("winograd", k, oh, 2)) / 2**20 for k in fns}
             row = {"layer": name, "pass": "backward" if backward else "forward",
                    "one image, ms": med[1] * 1e3, "one image, MiB": mib[1],
                    "without Winograd": other,

@@ -37,6 +37,24 @@ def mkdocs_config() -> MkDocsConfig:
     return load_config(str(ROOT / "mkdocs.yml"))
 
 
+def nav_pages() -> dict[str, str]:
+    """Every page of mkdocs.yml's ``nav``, by its path under docs/, with its nav title."""
+    pages: dict[str, str] = {}
+
+    def walk(item: object, title: str = "") -> None:
+        if isinstance(item, list):
+            for entry in item:
+                walk(entry)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                walk(value, key)
+        elif isinstance(item, str):
+            pages[item] = title
+
+    walk(mkdocs_config().nav)
+    return pages
+
+
 def markdown_renderer() -> markdown.Markdown:
     """A python-markdown instance with mkdocs.yml's extensions and settings."""
     config = mkdocs_config()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs_guard import check_file
-from tests.docs_render import ROOT, mkdocs_config, site_pages
+from tests.docs_render import ROOT, mkdocs_config, nav_pages, site_pages
 
 
 @pytest.mark.parametrize("page", sorted(site_pages()), ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -24,24 +24,9 @@ def test_site_has_pages() -> None:
 
 def test_nav_pages_exist() -> None:
     """Every Markdown page in the nav exists (a missing page is not guarded)."""
-    config = mkdocs_config()
-    missing: list[str] = []
-
-    def walk(item: object) -> None:
-        if isinstance(item, list):
-            for entry in item:
-                walk(entry)
-        elif isinstance(item, dict):
-            for value in item.values():
-                walk(value)
-        elif (
-            isinstance(item, str)
-            and item.endswith(".md")
-            and not (Path(config.docs_dir) / item).is_file()
-        ):
-            missing.append(item)
-
-    walk(config.nav)
+    docs = Path(mkdocs_config().docs_dir)
+    missing = [page for page in nav_pages()
+               if page.endswith(".md") and not (docs / page).is_file()]
     assert not missing, f"pages in the nav but not in docs/: {missing}"
 
 
@@ -51,19 +36,7 @@ def test_home_page_lists_every_page_by_its_nav_title() -> None:
     import re
 
     config = mkdocs_config()
-    pages: dict[str, str] = {}
-
-    def walk(item: object, title: str = "") -> None:
-        if isinstance(item, list):
-            for entry in item:
-                walk(entry)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                walk(value, key)
-        elif isinstance(item, str) and item != "index.md":
-            pages[item] = title
-
-    walk(config.nav)
+    pages = {page: title for page, title in nav_pages().items() if page != "index.md"}
     text = (Path(config.docs_dir) / "index.md").read_text().split("## Every page", 1)[1]
     listed = {path: re.sub(r"\\(.)", r"\1", title)
               for title, path in re.findall(r"\[((?:[^\]\\]|\\.)+)\]\(([^)#]+)\)", text)}

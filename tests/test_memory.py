@@ -20,9 +20,19 @@ from im2col.cs231n import _conv_core as conv_core
 from tests import reference as ref
 from tests.strategies import Case, cases, cs231n_cases, floats
 
+#: Bytes of Python objects a call allocates besides its arrays (slices,
+#: tuples, frames): a few KiB (about 3 KiB seen on Python 3.9 to 3.13), with room.
+PYTHON_OBJECTS = 16 * 1024
+
+
+def numpy_buffers(dtype: Any) -> int:
+    """Most bytes NumPy's buffers of one binary ufunc hold: three operands."""
+    return 3 * np.getbufsize() * np.dtype(dtype).itemsize
+
+
 #: Allowance for NumPy's small temporaries: a buffered ufunc loop (col2im's
 #: ``+=`` of a transposed tap) holds up to 8192 elements per operand.
-SLACK = 3 * 8192 * 8 + 16 * 1024
+SLACK = numpy_buffers(np.float64) + PYTHON_OBJECTS
 
 
 @settings(max_examples=80)
@@ -70,10 +80,6 @@ def test_column_ratio_is_kernel_area_over_stride_squared() -> None:
 
 # ------------------------------------------------- peaks: arrays and buffers
 
-#: Bytes of Python objects a call allocates besides its arrays (slices,
-#: tuples, frames): a few KiB (about 3 KiB seen on Python 3.9 to 3.13), with room.
-PYTHON_OBJECTS = 16 * 1024
-
 #: Layers of the peak tests: ``(x_shape, F)``, each with every kernel of
 #: :data:`KERNELS` and stride of :data:`STRIDES`, padding ``k // 2`` (and 0).
 #: Sizes of 1 (``N``, ``F``, ``oh*ow``) make NumPy skip a copy.
@@ -83,11 +89,6 @@ LAYERS = [
     ((3, 2, 5, 5), 5), ((1, 8, 32, 32), 16),
 ]
 KERNELS, STRIDES = (1, 3, 5), (1, 2, 3)
-
-
-def numpy_buffers(dtype: Any) -> int:
-    """Most bytes NumPy's buffers of one binary ufunc hold: three operands."""
-    return 3 * np.getbufsize() * np.dtype(dtype).itemsize
 
 
 @contextmanager

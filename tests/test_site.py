@@ -11,6 +11,7 @@ import pytest
 
 import im2col
 import im2col.cs231n
+from tests.docs_render import nav_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PAGE = ROOT / "docs" / "api.md"
@@ -78,8 +79,6 @@ def test_testing_page_includes_the_conftest(built_site: Path) -> None:
 
 
 NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.py"))
-#: A page of the nav with its title: ``- "Title": notebooks/page.py``.
-NAV_ENTRY = re.compile(r'^\s*- "([^"]+)": (notebooks/[\w-]+\.py)\s*$', re.MULTILINE)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -95,8 +94,7 @@ def test_a_notebook_page_opens_with_its_question(path: Path) -> None:
     opening = "\n".join(lines[1:3])
     assert opening.startswith("\n**Short answer.**"), (
         f"{path.name}: no **Short answer.** under the title: {opening!r}")
-    nav = {page: name for name, page in NAV_ENTRY.findall(
-        (ROOT / "mkdocs.yml").read_text(encoding="utf-8"))}
+    nav = nav_pages()
     assert nav.get(f"notebooks/{path.name}") == title, (
         f"{path.name}: the nav names it {nav.get(f'notebooks/{path.name}')!r}, not {title!r}")
 
