@@ -193,3 +193,24 @@ def test_notebook_sized_example() -> None:
     np.testing.assert_array_equal(cache[4], im2col(x, 3, stride=2, padding=1))
     np.testing.assert_allclose(out, conv2d(x, w, b, stride=2, padding=1),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+@pytest.mark.parametrize("order", ["strides", "im2col"])
+def test_dx_is_the_interior_of_a_padded_gradient_as_in_cs231n(order: str, pad: int) -> None:
+    """cs231n's col2im returns ``dx`` as a view into its padded gradient;
+    so do both drop-ins (the whole array at ``pad=0``), writable."""
+    forward, backward = {
+        "strides": (cs.conv_forward_strides, cs.conv_backward_strides),
+        "im2col": (cs.conv_forward_im2col, cs.conv_backward_im2col),
+    }[order]
+    rng = np.random.default_rng(pad)
+    x, w = rng.normal(size=(3, 2, 7, 7)), rng.normal(size=(4, 2, 3, 3))
+    out, cache = forward(x, w, np.zeros(4), {"stride": 1, "pad": pad})
+    dx, _, _ = backward(np.ones_like(out), cache)
+    assert dx.shape == x.shape
+    assert dx.flags.writeable
+    assert dx.base is not None
+    assert dx.base.shape[-2:] == (7 + 2 * pad, 7 + 2 * pad)
+    assert dx.flags.c_contiguous == (pad == 0)
+    np.testing.assert_allclose(dx, conv2d_backward(np.ones_like(out), x, w, padding=pad)[0])

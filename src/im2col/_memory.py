@@ -38,15 +38,11 @@ class MemoryBill:
     a buffer of up to :func:`numpy.getbufsize` elements (8192) per operand,
     at most 192 KiB of float64, and a few KiB of Python objects.
 
-    :mod:`im2col.cs231n`'s backward does a chunk of images at a time (about
-    a MiB of column gradient per worker thread), so beyond ``dx`` its peak
-    does not grow with the batch: on a large batch it is below
-    :attr:`backward_peak`. A batch that fits in one chunk it does in one
-    go; on one worker its arrays are then :attr:`backward_peak` less
-    ``output`` (it makes no copy of ``dout``), plus ``input`` (it returns a
-    new ``dx``, where cs231n's returns a view of its padded gradient) and up
-    to ``N + 2`` times ``weights``: more than cs231n's when ``x`` is larger
-    than ``dout``, and always at ``N = 1``.
+    :mod:`im2col.cs231n`'s backward returns ``dx`` the same way, copies
+    no ``dout`` and makes the column gradient a chunk of images at a time
+    (about a MiB per worker thread): its arrays are at most
+    :attr:`backward_peak` less ``output``, plus two arrays the size of
+    ``w`` per worker thread, and on a large batch far less.
 
     Attributes
     ----------
@@ -141,8 +137,8 @@ def memory_bill(
         ``backward_peak`` what cs231n's ``conv_backward_strides`` holds;
         a :func:`peak_memory` measurement adds NumPy's buffers, up to 192 KiB
         of float64. :func:`im2col.cs231n.conv_backward_strides` holds less
-        than ``backward_peak`` on a large batch and can hold more on a small
-        one (see :class:`MemoryBill`).
+        than ``backward_peak`` on a large batch, and at most two arrays the
+        size of ``w`` per thread more on any (see :class:`MemoryBill`).
 
     Raises
     ------

@@ -150,59 +150,70 @@ def _unpack(dout: Any, cache: Any, order: str) -> tuple[Any, ...]:
 
 
 def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
+    """``(dx, dw, db)``; ``dx`` is a view into the padded gradient, as in cs231n's layers."""
     dout, w, x_cols, g = _unpack(dout, cache, order)
     F, (kh, kw) = w.shape[0], g.kernel
     db = dout.sum(axis=(0, 2, 3))
     dw_dtype, dx_dtype = np.result_type(dout, x_cols), np.result_type(w, dout)
     if order == "strides":
-        dx = np.empty((g.N, g.C, g.H, g.W), dtype=dx_dtype)
+        dxp = np.empty((g.N, g.C, *g.padded), dtype=dx_dtype)
         R, P = x_cols.shape[0], g.out[0] * g.out[1]
-        step = max(1, CHUNK_BYTES // max(1, R * P * dx.dtype.itemsize))
+        step = max(1, CHUNK_BYTES // max(1, R * P * dxp.dtype.itemsize))
+        w_cols = w.reshape(F, R).T.astype(dx_dtype, copy=False)
         # an empty batch still runs one (empty) share, for dw's zeros
-        parts = run([partial(_strides_share, dout, w, x_cols, g, dx, dw_dtype, lo, hi, step)
-                     for lo, hi in shares(g.N, step, default_workers()) or [(0, 0)]])
-        dw = np.sum(parts, axis=0, dtype=dw_dtype)
-        return dx, dw.reshape(w.shape), db
-    dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
-    d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
-    dw = d_rows @ x_cols.T
-    dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
-    dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
-    add_columns(dxp, dx_taps.transpose(5, 0, 1, 2, 3, 4), g, g.out[0])
-    if g.has_padding:
-        rows, cols = g.interior()
-        dxp = np.ascontiguousarray(dxp[:, :, rows, cols])
-    return dxp, dw.reshape(w.shape), db
+        dw, *others = run([partial(_strides_share, dout, w_cols, x_cols, g, dxp, dw_dtype,
+                                   lo, hi, step)
+                           for lo, hi in shares(g.N, step, default_workers()) or [(0, 0)]])
+        for part in others:
+            dw += part
+    else:
+        dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
+        d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
+        dw = d_rows @ x_cols.T
+        dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
+        dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
+        add_columns(dxp, dx_taps.transpose(5, 0, 1, 2, 3, 4), g, g.out[0])
+    rows, cols = g.interior()
+    return dxp[:, :, rows, cols], dw.reshape(w.shape), db
 
 
-def _strides_share(dout: np.ndarray, w: np.ndarray, x_cols: np.ndarray,
-                   g: Geometry, dx: np.ndarray, dw_dtype: np.dtype[Any], lo: int,
+def _strides_share(dout: np.ndarray, w_cols: np.ndarray, x_cols: np.ndarray,
+                   g: Geometry, dxp: np.ndarray, dw_dtype: np.dtype[Any], lo: int,
                    hi: int, step: int) -> np.ndarray:
-    """Write images ``[lo, hi)`` of ``dx`` and return their part of ``dw``.
+    """Write images ``[lo, hi)`` of the padded gradient ``dxp``; return their part of ``dw``.
 
-    Images go in chunks of ``step`` (``CHUNK_BYTES`` of column gradient),
-    into buffers reused by every chunk. Each chunk: ``dw += dout @
-    x_cols.T`` image by image (no transposed copy of ``dout``), the column
-    gradient ``w.T @ dout`` with rows in ``(i, j, c)`` order (one ``(n, C,
-    out_h, out_w)`` block per tap), summed into the chunk's zeroed padded
-    gradient, cropped into ``dx``.
+    The column gradient ``w_cols @ dout`` (``w_cols`` is ``w`` as
+    ``(C*HH*WW, F)``, in ``dxp``'s dtype) goes in chunks of ``step`` images
+    (``CHUNK_BYTES``) through one buffer reused by every chunk, and is
+    summed into the chunk's zeroed images of ``dxp``. Before that,
+    :func:`_dw_part`.
     """
-    F, R, P = w.shape[0], x_cols.shape[0], g.out[0] * g.out[1]
+    (R, F), P = w_cols.shape, g.out[0] * g.out[1]
     d3 = dout.reshape(g.N, F, P)
-    cols = x_cols.reshape(R, g.N, P)
-    w_taps = w.transpose(2, 3, 1, 0).reshape(R, F).astype(dx.dtype, copy=False)
-    dw = np.zeros((F, R), dtype=dw_dtype)
+    dw = _dw_part(d3, x_cols.reshape(R, g.N, P), lo, hi, dw_dtype)
     step = max(1, min(step, hi - lo))
-    taps = np.empty((step, R, P), dtype=dx.dtype)  # reused by every chunk
-    dxp = np.empty((step, g.C, *g.padded), dtype=dx.dtype)
-    ys, xs = g.interior()
+    taps = np.empty((step, R, P), dtype=dxp.dtype)  # reused by every chunk
     for a in range(lo, hi, step):
         n = min(hi, a + step) - a
-        dw += np.matmul(d3[a : a + n], cols[:, a : a + n].transpose(1, 2, 0)).sum(
-            axis=0, dtype=dw.dtype)
-        np.matmul(w_taps, d3[a : a + n], out=taps[:n])
-        dxp[:n] = 0
-        add_columns(dxp[:n], taps[:n].reshape(n, *g.kernel, g.C, *g.out)
-                    .transpose(0, 3, 1, 2, 4, 5), g, g.out[0])
-        dx[a : a + n] = dxp[:n, :, ys, xs]
+        np.matmul(w_cols, d3[a : a + n], out=taps[:n])
+        dxp[a : a + n] = 0
+        add_columns(dxp[a : a + n], taps[:n].reshape(n, g.C, *g.kernel, *g.out), g, g.out[0])
+    return dw
+
+
+def _dw_part(d3: np.ndarray, cols: np.ndarray, lo: int, hi: int,
+             dtype: np.dtype[Any]) -> np.ndarray:
+    """``dout @ x_cols.T`` over images ``[lo, hi)``, one ``(F, C*HH*WW)`` product at a time.
+
+    ``d3`` is ``dout`` as ``(N, F, out_h*out_w)``, ``cols`` the columns as
+    ``(C*HH*WW, N, out_h*out_w)``: no transposed copy of either. The
+    first image's product is the sum; the others are added through one
+    buffer.
+    """
+    if hi == lo:
+        return np.zeros((d3.shape[1], cols.shape[0]), dtype=dtype)
+    dw: np.ndarray = np.matmul(d3[lo], cols[:, lo].T, dtype=dtype)
+    part = np.empty_like(dw)
+    for n in range(lo + 1, hi):
+        dw += np.matmul(d3[n], cols[:, n].T, out=part)
     return dw

@@ -82,11 +82,13 @@ def conv_backward_strides(
     is refused when that is certain (made by that function, or matching
     ``x`` in that order only); such columns would give a wrong ``dw``.
 
-    It works a few images at a time (about a MiB of column gradient each,
-    at least one image),
-    so its peak memory is ``dx`` plus those buffers, where cs231n's makes
-    the whole column gradient and a copy of ``dout``
-    (:func:`im2col.memory_bill`'s ``backward_peak``).
+    Like cs231n's, it sums the column gradient into a zeroed padded
+    gradient and returns its interior as ``dx`` (a view). It makes the
+    column gradient a few images at a time (about a MiB each, at least one
+    image) and copies no ``dout``, so its peak memory is the padded
+    gradient plus those buffers, where cs231n's makes the whole column
+    gradient and a copy of ``dout`` (:func:`im2col.memory_bill`'s
+    ``backward_peak``).
     The images are shared among worker threads as :func:`im2col.conv2d`'s
     default ``workers`` would be (several only when the program runs no
     other Python thread).
@@ -187,6 +189,9 @@ def conv_backward_im2col(
 
     As :func:`conv_backward_strides`, with the orders swapped: a cache in
     :func:`conv_forward_strides`' order is refused when that is certain.
+    Like cs231n's, it makes the whole column gradient and a copy of
+    ``dout`` at once, and returns ``dx`` as a view into the padded
+    gradient.
 
     Parameters
     ----------
