@@ -221,3 +221,37 @@ def test_the_first_call_of_a_process_keeps_to_max_memory(
     for budget in (300_000, 600_000):
         out, peak = peak_memory(conv2d, x, w, padding=1, max_memory=budget)
         assert peak - out.nbytes <= budget
+
+
+def test_pool_tasks_run_under_the_callers_numpy_settings() -> None:
+    """``np.errstate``, ``np.seterrcall`` and ``np.setbufsize`` are kept
+    per thread (NumPy 1) or in context variables (NumPy 2), which a new
+    thread does not inherit: each pool task gets the caller's, and the
+    pool's threads get their own back after."""
+    def settings() -> tuple[int, str, Any]:
+        return np.getbufsize(), np.geterr()["invalid"], np.geterrcall()
+
+    def log(kind: str, flag: int) -> None:
+        pass
+
+    before = settings()
+    default = np.setbufsize(16)
+    try:
+        with np.errstate(invalid="call", call=log):
+            assert _threads.run([settings] * 3) == [(16, "call", log)] * 3
+    finally:
+        np.setbufsize(default)
+    assert settings() == before
+    assert _threads.run([settings] * 3) == [before] * 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_errstate_raise_holds_on_every_worker(workers: int) -> None:
+    """An invalid value in the last image, which a pool thread computes
+    with two workers, raises under ``np.errstate(invalid="raise")`` as it
+    does on one."""
+    x, w = np.ones((8, 16, 16, 16)), np.ones((16, 16, 3, 3))
+    x[-1, 0, 5, 5], w[:, :, 1, 1] = np.inf, 0  # inf * 0 in the product
+    with threads_for_tiny_calls(), np.errstate(invalid="raise"), pytest.raises(
+            FloatingPointError, match="invalid"):
+        conv2d(x, w, padding=1, workers=workers)

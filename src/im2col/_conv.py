@@ -131,7 +131,9 @@ def conv2d(
     caller left it. Passing ``workers=n`` asks for the workers and the
     limit: a matrix multiply made meanwhile by another thread runs on one
     core. Where threadpoolctl finds no BLAS (Apple's Accelerate, for one),
-    the default is one worker.
+    the default is one worker. The workers run under the caller's NumPy
+    settings (``np.errstate``, ``np.setbufsize``), as the calling thread
+    does.
 
     Examples
     --------
@@ -154,6 +156,12 @@ def conv2d(
     >>> np.array_equal(conv2d(big, wb, padding=1, workers=1),   # this thread only
     ...                conv2d(big, wb, padding=1, workers=2))
     True
+    >>> big[-1, 0, 0, 0] = np.inf             # in the last image: a worker's share
+    >>> with np.errstate(invalid="raise"):   # inf * 0 raises there too
+    ...     conv2d(big, wb * 0, padding=1, workers=2)
+    Traceback (most recent call last):
+    ...
+    FloatingPointError: invalid value encountered in ...
     >>> conv2d(x, w, max_memory=1000)
     Traceback (most recent call last):
     ...

@@ -15,6 +15,10 @@ is process-wide, so it is only set when no other thread can see it:
   make it one). Where other threads exist, the call runs on the calling
   thread and leaves BLAS as it is.
 - ``workers=n`` asks for ``n`` workers and the limit, whatever else runs.
+
+NumPy keeps ``np.errstate`` and ``np.setbufsize`` per thread (NumPy 1) or
+in context variables (NumPy 2), which a new thread does not inherit, so
+each pool task runs under the caller's (:func:`_as_caller`).
 """
 
 from __future__ import annotations
@@ -204,7 +208,9 @@ def run(tasks: list[Callable[[], T]], *,
         buffer_bytes: Callable[[], int] = lambda: 0) -> list[T]:
     """Run ``tasks`` at once: the first on this thread, the rest on the pool.
 
-    BLAS is single-threaded while more than one task runs. Every task
+    Each pool task runs under the caller's ``np.errstate`` and
+    ``np.setbufsize``, as the first does. BLAS is single-threaded while
+    more than one task runs. Every task
     submitted has finished when this returns or raises; the first error
     (the calling thread's first) is raised. ``buffer_bytes`` returns what the
     tasks will allocate, which says whether BLAS may be primed first
@@ -218,8 +224,27 @@ def run(tasks: list[Callable[[], T]], *,
         futures: list[Future[T]] = []
         try:
             pool = _pool()
-            futures += [pool.submit(t) for t in tasks[1:]]
+            futures += [pool.submit(_as_caller(t)) for t in tasks[1:]]
             first = tasks[0]()
         finally:
             wait(futures)
     return [first, *(f.result() for f in futures)]
+
+
+def _as_caller(task: Callable[[], T]) -> Callable[[], T]:
+    """``task``, to run under this thread's NumPy error handling and buffer size.
+
+    The pool thread's own settings are restored after it.
+    """
+    err, call, size = np.geterr(), np.geterrcall(), np.getbufsize()
+
+    def run_as_caller() -> T:
+        with np.errstate(**err):
+            own = np.seterrcall(call), np.setbufsize(size)
+            try:
+                return task()
+            finally:
+                np.seterrcall(own[0])
+                np.setbufsize(own[1])
+
+    return run_as_caller
