@@ -63,17 +63,20 @@ def pool_loop(x: np.ndarray, kernel: Any, stride: Any, pad: Any) -> np.ndarray:
 
 def pool_backward_loop(dout: np.ndarray, x: np.ndarray, kernel: Any, stride: Any,
                        pad: Any, ties: str) -> np.ndarray:
-    """dx: each dout to the first maximum (``ties='first'``) or split over
-    all maxima (``ties='split'``), summed over overlapping windows."""
+    """dx: each dout to the first maximum, or the last NaN (``ties='first'``,
+    PyTorch's rule), or split over all maxima (``ties='split'``), summed
+    over overlapping windows."""
     N, C, H, W = x.shape
     dx = np.zeros(x.shape)
     for n in range(N):
         for c in range(C):
             for y, xx, rows, cols in windows_loop(x.shape, kernel, stride, pad):
                 real = [(r, q) for r in rows for q in cols if 0 <= r < H and 0 <= q < W]
-                top = max(x[n, c, r, q] for r, q in real)
-                tied = [(r, q) for r, q in real if x[n, c, r, q] == top]
-                chosen = tied[:1] if ties == "first" else tied
+                vals = np.array([x[n, c, r, q] for r, q in real])
+                nans = np.flatnonzero(np.isnan(vals))
+                first = nans[-1] if nans.size else np.argmax(vals)
+                chosen = [real[int(first)]] if ties == "first" else [
+                    rq for rq, v in zip(real, vals) if v == vals.max()]
                 for r, q in chosen:
                     dx[n, c, r, q] += dout[n, c, y, xx] / len(chosen)
     return dx
@@ -132,6 +135,29 @@ def test_max_pool2d_nan_propagates_and_takes_the_gradient() -> None:
     assert np.isnan(max_pool2d(x, 2)[0, 0, 0, 0])
     dx = max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2)
     np.testing.assert_array_equal(dx, [[[[0.0, 1.0], [0.0, 0.0]]]])
+    x[0, 0, 1, 0] = np.nan  # two NaNs: the last one, as PyTorch
+    dx = max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2)
+    np.testing.assert_array_equal(dx, [[[[0.0, 0.0], [1.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("case", [*CASES, ((1, 2, 18, 17), (17, 17), (1, 1), (8, 8))])
+def test_backward_with_infinities_and_nans_takes_the_first_maximum(case: Any) -> None:
+    """Windows of ties, of -inf (beside -inf padding) and of several NaNs:
+    the gradient goes to the first real maximum, or to the last NaN
+    (PyTorch's rule); 289 taps need a wider index than 8 bits."""
+    shape, kernel, stride, pad = case
+    x = tied_input(shape, 3)
+    x[x == -2] = -np.inf
+    x[0, 0] = -np.inf  # a whole plane: ties with the padding everywhere
+    out = max_pool2d(x, kernel, stride=stride, padding=pad)
+    dout = np.random.default_rng(4).normal(size=out.shape)
+    got = max_pool2d_backward(dout, x, kernel, stride=stride, padding=pad)
+    np.testing.assert_allclose(got, pool_backward_loop(dout, x, kernel, stride, pad, "first"))
+    xn = x.copy()
+    xn[-1, -1, 1:3, 0] = np.nan  # two NaNs, in windows they share
+    np.testing.assert_allclose(
+        max_pool2d_backward(dout, xn, kernel, stride=stride, padding=pad),
+        pool_backward_loop(dout, xn, kernel, stride, pad, "first"))
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [

@@ -13,7 +13,13 @@ import pytest
 import torch
 import torch.nn.functional as torch_f
 
-from im2col import conv2d, conv2d_backward, conv_output_size
+from im2col import (
+    conv2d,
+    conv2d_backward,
+    conv_output_size,
+    max_pool2d,
+    max_pool2d_backward,
+)
 from tests.strategies import tolerance
 
 TORCH_CASES = [
@@ -72,3 +78,29 @@ def test_matches_torch_output_shape(
     assert tuple(t.shape[2:]) == (n, m)
     assert conv2d(x, w, stride=stride, padding=padding,
                   dilation=dilation).shape[2:] == (n, m)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pooling_matches_torch(dtype: Any) -> None:
+    """Forward and gradient against PyTorch's CPU max_pool2d on inputs
+    full of ties, -inf (beside the padding) and NaNs, several per window."""
+    rng = np.random.default_rng(5)
+    tried = 0
+    while tried < 120:
+        shape = (2, 3, *rng.integers(3, 11, size=2))
+        k, s = tuple(rng.integers(1, 5, size=2)), tuple(rng.integers(1, 4, size=2))
+        p = tuple(int(rng.integers(0, k[a] // 2 + 1)) for a in range(2))
+        if any(k[a] > shape[2 + a] + 2 * p[a] for a in range(2)):
+            continue
+        tried += 1
+        x = rng.integers(-2, 3, size=shape).astype(dtype)
+        x[x == -2] = -np.inf
+        x[rng.random(shape) < 0.1] = np.nan
+        xt = torch.tensor(x, requires_grad=True)
+        want = torch_f.max_pool2d(xt, k, s, p)
+        dout = rng.normal(size=want.shape).astype(dtype)
+        want.backward(torch.from_numpy(dout))
+        np.testing.assert_array_equal(max_pool2d(x, k, stride=s, padding=p),
+                                      want.detach().numpy())
+        np.testing.assert_allclose(max_pool2d_backward(dout, x, k, stride=s, padding=p),
+                                   xt.grad.numpy(), **tolerance(dtype))

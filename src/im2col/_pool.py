@@ -67,39 +67,45 @@ def windows(x: np.ndarray, g: Geometry) -> np.ndarray:
     return view
 
 
-def first_argmax(win: np.ndarray, g: Geometry) -> np.ndarray:
-    """Return the tap ``i*kw + j`` of each window's first maximum.
+def maximum(win: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return each window's maximum, one ``np.maximum`` per tap; NaN propagates."""
+    kw = g.kernel[1]
+    out: np.ndarray = win[:, :, :, 0, :, 0].copy()
+    for k in range(1, g.taps):
+        np.maximum(out, win[:, :, :, k // kw, :, k % kw], out=out)
+    return out
 
-    A NaN counts as the maximum, as in :func:`numpy.argmax`; the result has
-    shape ``(N, C, oh, ow)``. With padding, a tie between a padded position and a real one goes to
-    the real one, so no gradient is lost in the padding.
+
+def max_tap(win: np.ndarray, g: Geometry) -> np.ndarray:
+    """Return the tap ``i*kw + j`` each window's gradient goes to, PyTorch's way.
+
+    That is the window's first maximum in row-major order, or its last NaN
+    (PyTorch's loop lets a NaN replace the maximum found so far). The
+    result has shape ``(N, C, oh, ow)`` and the smallest unsigned dtype
+    that holds the taps. The taps are visited last to first, each one equal
+    to its window's maximum writing its number, so the first one stays:
+    two passes per tap. Padding (:func:`lowest`) ties with a real position
+    only in a window whose maximum is that value; where one exists, the
+    padded positions are left out, so no gradient is lost in the padding.
     """
-    (oh, ow), (kh, kw) = g.out, g.kernel
-    if not g.has_padding:
-        # One pass per tap: a later tap wins only if strictly greater, or NaN
-        # over a number.
-        best = win[:, :, :, 0, :, 0].copy()
-        arg = np.zeros(best.shape, dtype=np.intp)
-        for k in range(1, kh * kw):
-            tap = win[:, :, :, k // kw, :, k % kw]
-            better = tap > best
-            if best.dtype.kind in "fc":
-                better |= np.isnan(tap) & ~np.isnan(best)
-            np.copyto(best, tap, where=better)
-            np.copyto(arg, k, where=better)
-        return arg
-    flat = win.transpose(0, 1, 2, 4, 3, 5).reshape(g.N, g.C, oh, ow, kh * kw)
-    real = np.zeros((1, 1, *g.padded), dtype=bool)
-    rows, cols = g.interior()
-    real[:, :, rows, cols] = True
-    real_win = window_view(real, g.kernel, stride=g.stride).transpose(3, 0, 4, 1, 5, 2)
-    real_flat = real_win.transpose(0, 1, 2, 4, 3, 5).reshape(1, 1, oh, ow, kh * kw)
-    top = flat.max(axis=-1, keepdims=True)
-    hit = (flat == top) & real_flat
-    if flat.dtype.kind in "fc":
-        hit |= np.isnan(flat)
-    first: np.ndarray = np.argmax(hit, axis=-1)
-    return first
+    kw = g.kernel[1]
+    top = maximum(win, g)
+    real = None
+    if g.has_padding and bool((top == lowest(top.dtype)).any()):
+        inside = np.zeros((1, 1, *g.padded), dtype=bool)
+        rows, cols = g.interior()
+        inside[:, :, rows, cols] = True
+        real = window_view(inside, g.kernel, stride=g.stride).transpose(3, 0, 4, 1, 5, 2)
+    arg = np.zeros(top.shape, dtype=np.min_scalar_type(g.taps - 1))
+    for k in reversed(range(g.taps)):
+        hit = win[:, :, :, k // kw, :, k % kw] == top  # never at a NaN
+        if real is not None:
+            hit &= real[:, :, :, k // kw, :, k % kw]
+        np.copyto(arg, k, where=hit)
+    if top.dtype.kind in "fc" and bool(np.isnan(top).any()):
+        for k in range(g.taps):  # first to last: the last NaN stays
+            np.copyto(arg, k, where=np.isnan(win[:, :, :, k // kw, :, k % kw]))
+    return arg
 
 
 def route(dout: np.ndarray, tap: np.ndarray, g: Geometry, dtype: Any) -> np.ndarray:
@@ -180,11 +186,7 @@ def max_pool2d(
     """
     x = as_array(x, "x", 4, float_only=False)
     g = pool_geometry(x, kernel_size, stride, padding)
-    win = windows(x, g)
-    out: np.ndarray = win[:, :, :, 0, :, 0].copy()
-    for k in range(1, g.taps):       # one np.maximum per tap; NaN propagates
-        np.maximum(out, win[:, :, :, k // g.kernel[1], :, k % g.kernel[1]], out=out)
-    return out
+    return maximum(windows(x, g), g)
 
 
 def max_pool2d_backward(
@@ -194,8 +196,8 @@ def max_pool2d_backward(
     """Gradient of :func:`max_pool2d` with respect to ``x``.
 
     Each ``dout[n, c, y, x]`` goes to the first maximum of its window in
-    row-major order (PyTorch's rule; a NaN counts as the maximum), and is
-    summed where overlapping windows share their maximum. ``x`` must be
+    row-major order, or to its last NaN (PyTorch's rule), and is summed
+    where overlapping windows share their maximum. ``x`` must be
     the input of the forward pass, unchanged.
 
     Parameters
@@ -242,4 +244,4 @@ def max_pool2d_backward(
         raise ValueError(
             f"dout must have shape {expected} = (N, C, oh, ow), got {dout.shape}"
         )
-    return route(dout, first_argmax(windows(x, g), g), g, x.dtype)
+    return route(dout, max_tap(windows(x, g), g), g, x.dtype)
