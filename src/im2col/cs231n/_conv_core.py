@@ -34,9 +34,9 @@ _MADE: dict[str, weakref.WeakValueDictionary[int, np.ndarray]] = {
 _FORWARD = {"strides": "conv_forward_strides", "im2col": "conv_forward_im2col"}
 _ORDER = {"strides": "N*out_h*out_w", "im2col": "out_h*out_w*N"}
 #: Bytes of column gradient per chunk of images in the backward pass, which
-#: bound its memory: on cs231n's test layer, one thread, every size from
-#: 0.5 MiB to the whole batch took the same time, smaller ones longer
-#: (``python -m benchmarks.dropin``, ``chunk_bytes``).
+#: bound its memory: on cs231n's test layer, one thread, 1 MiB took the
+#: least time, 0.5 and 2 MiB within 6%, smaller and larger chunks (up to
+#: the whole batch) longer (``python -m benchmarks.dropin``, ``chunk_bytes``).
 CHUNK_BYTES = 2**20
 
 
