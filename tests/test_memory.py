@@ -216,6 +216,28 @@ def test_the_dropin_backward_holds_the_padded_gradient_and_a_chunk_per_worker(
     assert peak <= bound, (peak, bound, bill)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("N", [1, 4, 100])
+def test_a_dout_in_another_order_is_copied_a_chunk_at_a_time(
+    N: int, workers: int, monkeypatch: Any,
+) -> None:
+    """A Fortran-ordered ``dout`` (cs231n's copies any ``dout``) costs each
+    worker a chunk of it at most: within cs231n's arrays plus two w-sized
+    arrays per worker, and on a batch of many chunks far below."""
+    monkeypatch.setattr(conv_core, "default_workers", lambda: workers)
+    x, w, b, param, bill = cs231n_layer((N, 3, 31, 31), 25, 3, 2, 1, np.float64)
+    out, cache = cs.conv_forward_strides(x, w, b, param)
+    dout = np.asfortranarray(np.ones_like(out))
+    (dx, dw, _), peak = peak_memory(cs.conv_backward_strides, dout, cache)
+    want = cs.conv_backward_strides(np.ascontiguousarray(dout), cache)
+    np.testing.assert_allclose(dx, want[0])
+    np.testing.assert_allclose(dw, want[1])
+    slack = workers * (numpy_buffers(np.float64) + PYTHON_OBJECTS)
+    assert peak <= bill.backward_peak + 2 * workers * bill.weights + slack
+    if N == 100:
+        assert peak < bill.backward_peak / 2
+
+
 def test_the_im2col_order_backward_holds_cs231ns_arrays() -> None:
     """``conv_backward_im2col``, like cs231n's, makes the whole column
     gradient and a copy of ``dout`` at once, beside the padded gradient."""

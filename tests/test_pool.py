@@ -74,8 +74,8 @@ def pool_backward_loop(dout: np.ndarray, x: np.ndarray, kernel: Any, stride: Any
                 real = [(r, q) for r in rows for q in cols if 0 <= r < H and 0 <= q < W]
                 vals = np.array([x[n, c, r, q] for r, q in real])
                 nans = np.flatnonzero(np.isnan(vals))
-                first = nans[-1] if nans.size else np.argmax(vals)
-                chosen = [real[int(first)]] if ties == "first" else [
+                routed = nans[-1] if nans.size else np.argmax(vals)
+                chosen = [real[int(routed)]] if ties == "first" else [
                     rq for rq, v in zip(real, vals) if v == vals.max()]
                 for r, q in chosen:
                     dx[n, c, r, q] += dout[n, c, y, xx] / len(chosen)

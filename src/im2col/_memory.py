@@ -39,10 +39,11 @@ class MemoryBill:
     at most 192 KiB of float64, and a few KiB of Python objects.
 
     :mod:`im2col.cs231n`'s backward returns ``dx`` the same way, copies
-    no ``dout`` and makes the column gradient a chunk of images at a time
-    (about a MiB per worker thread): its arrays are at most
-    :attr:`backward_peak` less ``output``, plus two arrays the size of
-    ``w`` per worker thread, and on a large batch far less.
+    no C-ordered ``dout`` (another a chunk at a time) and makes the column
+    gradient a chunk of images at a time (about a MiB per worker thread):
+    its arrays are at most :attr:`backward_peak` less ``output``, plus two
+    arrays with ``w``'s number of elements per worker thread, and on a
+    large batch far less.
 
     Attributes
     ----------
@@ -137,8 +138,9 @@ def memory_bill(
         ``backward_peak`` what cs231n's ``conv_backward_strides`` holds;
         a :func:`peak_memory` measurement adds NumPy's buffers, up to 192 KiB
         of float64. :func:`im2col.cs231n.conv_backward_strides` holds less
-        than ``backward_peak`` on a large batch, and at most two arrays the
-        size of ``w`` per thread more on any (see :class:`MemoryBill`).
+        than ``backward_peak`` on a large batch, and at most two arrays
+        with ``w``'s number of elements per thread more on any (see
+        :class:`MemoryBill`).
 
     Raises
     ------

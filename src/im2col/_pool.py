@@ -164,7 +164,8 @@ def max_pool2d(
 
     See Also
     --------
-    max_pool2d_backward : the gradient, to the first maximum of each window.
+    max_pool2d_backward : the gradient, to the first maximum of each window
+        (or its last NaN).
 
     Examples
     --------

@@ -185,35 +185,36 @@ def _strides_share(dout: np.ndarray, w_cols: np.ndarray, x_cols: np.ndarray,
     The column gradient ``w_cols @ dout`` (``w_cols`` is ``w`` as
     ``(C*HH*WW, F)``, in ``dxp``'s dtype) goes in chunks of ``step`` images
     (``CHUNK_BYTES``) through one buffer reused by every chunk, and is
-    summed into the chunk's zeroed images of ``dxp``. Before that,
+    summed into the chunk's zeroed images of ``dxp`` (``dout`` is copied
+    a chunk at a time, only if it is not C-ordered). Before that,
     :func:`_dw_part`.
     """
     (R, F), P = w_cols.shape, g.out[0] * g.out[1]
-    d3 = dout.reshape(g.N, F, P)
-    dw = _dw_part(d3, x_cols.reshape(R, g.N, P), lo, hi, dw_dtype)
+    dw = _dw_part(dout, x_cols.reshape(R, g.N, P), lo, hi, dw_dtype)
     step = max(1, min(step, hi - lo))
     taps = np.empty((step, R, P), dtype=dxp.dtype)  # reused by every chunk
     for a in range(lo, hi, step):
         n = min(hi, a + step) - a
-        np.matmul(w_cols, d3[a : a + n], out=taps[:n])
+        np.matmul(w_cols, dout[a : a + n].reshape(n, F, P), out=taps[:n])
         dxp[a : a + n] = 0
         add_columns(dxp[a : a + n], taps[:n].reshape(n, g.C, *g.kernel, *g.out), g, g.out[0])
     return dw
 
 
-def _dw_part(d3: np.ndarray, cols: np.ndarray, lo: int, hi: int,
+def _dw_part(dout: np.ndarray, cols: np.ndarray, lo: int, hi: int,
              dtype: np.dtype[Any]) -> np.ndarray:
     """``dout @ x_cols.T`` over images ``[lo, hi)``, one ``(F, C*HH*WW)`` product at a time.
 
-    ``d3`` is ``dout`` as ``(N, F, out_h*out_w)``, ``cols`` the columns as
-    ``(C*HH*WW, N, out_h*out_w)``: no transposed copy of either. The
-    first image's product is the sum; the others are added through one
+    ``cols`` is the columns as ``(C*HH*WW, N, out_h*out_w)``. Neither is
+    copied whole: ``dout`` only an image at a time, if it is not C-ordered.
+    The first image's product is the sum; the others are added through one
     buffer.
     """
+    F, P = dout.shape[1], cols.shape[2]
     if hi == lo:
-        return np.zeros((d3.shape[1], cols.shape[0]), dtype=dtype)
-    dw: np.ndarray = np.matmul(d3[lo], cols[:, lo].T, dtype=dtype)
+        return np.zeros((F, cols.shape[0]), dtype=dtype)
+    dw: np.ndarray = np.matmul(dout[lo].reshape(F, P), cols[:, lo].T, dtype=dtype)
     part = np.empty_like(dw)
     for n in range(lo + 1, hi):
-        dw += np.matmul(d3[n], cols[:, n].T, out=part)
+        dw += np.matmul(dout[n].reshape(F, P), cols[:, n].T, out=part)
     return dw

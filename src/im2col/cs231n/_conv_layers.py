@@ -85,7 +85,8 @@ def conv_backward_strides(
     Like cs231n's, it sums the column gradient into a zeroed padded
     gradient and returns its interior as ``dx`` (a view). It makes the
     column gradient a few images at a time (about a MiB each, at least one
-    image) and copies no ``dout``, so its peak memory is the padded
+    image) and copies no C-ordered ``dout`` (another a few images at a
+    time), so its peak memory is the padded
     gradient plus those buffers, where cs231n's makes the whole column
     gradient and a copy of ``dout`` (:func:`im2col.memory_bill`'s
     ``backward_peak``).
