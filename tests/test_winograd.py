@@ -112,3 +112,27 @@ def test_float32_error_is_that_of_im2col(workers: int, groups: int) -> None:
 
     for ours, theirs in zip(errors("winograd"), errors("im2col")):
         assert ours <= 2 * theirs
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("where", ["x", "w", "dout"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_an_inf_or_nan_is_computed_without_the_tiles(
+    workers: int, where: str, value: float,
+) -> None:
+    """The transforms would make ``inf - inf`` NaN and spread it over the
+    tile's outputs, even those it does not touch: a call whose data holds an
+    inf or a NaN is made again without Winograd's tiles, and gives the
+    loop's (an inf stays an inf), with no FloatingPointError under
+    ``errstate(invalid="raise")`` where the loop's sums make none."""
+    rng = np.random.default_rng(7)
+    x, w = rng.random((3, 16, 10, 10)), rng.random((16, 16, 3, 3))
+    dout = rng.random((3, 16, 10, 10))
+    {"x": x, "w": w, "dout": dout}[where][-1, 2, 1, 1] = value  # the last image's
+    invalid = "raise" if value == np.inf else "ignore"
+    with threads_for_tiny_calls(), np.errstate(invalid=invalid):
+        out = _conv._forward(x, w, padding=1, strategy="winograd", workers=workers)
+        grads = _conv_backward._backward(dout, x, w, padding=1, strategy="winograd",
+                                         workers=workers)
+    np.testing.assert_allclose(out, ref.conv2d(x, w, None, stride=1, padding=1))
+    assert_each_close(grads, ref.conv2d_backward(dout, x, w, stride=1, padding=1))

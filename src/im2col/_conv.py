@@ -22,6 +22,7 @@ from ._checks import as_array, as_int, same_dtype
 from ._layer import layer_of
 from ._limits import conv_inputs, empty_forward
 from ._plan import plan
+from ._strategies._base import NonFiniteError
 from ._threads import cpus, default_workers
 
 
@@ -198,5 +199,10 @@ def _forward(
     p = plan(layer, x, max_memory, backward=False, strategy=strategy,
              images=images, workers=workers_of(workers))
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
-    _run.forward(x, layer, p, out)
+    try:
+        _run.forward(x, layer, p, out)
+    except NonFiniteError:  # an inf or NaN that Winograd's tiles would spread
+        p = plan(layer, x, max_memory, backward=False, workers=workers_of(workers),
+                 winograd=False)
+        _run.forward(x, layer, p, out)
     return out.reshape(g.N, layer.F, *g.out)

@@ -18,6 +18,7 @@ from ._conv import workers_of
 from ._layer import layer_of
 from ._limits import conv_inputs, empty_backward
 from ._plan import plan
+from ._strategies._base import NonFiniteError
 
 
 def conv2d_backward(
@@ -136,7 +137,15 @@ def _backward(
              images=images, workers=workers_of(workers))
     dx = np.zeros(x.shape, x.dtype)
     dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
-    _run.backward(dout, x, layer, p, dx, dw)
+    try:
+        _run.backward(dout, x, layer, p, dx, dw)
+    except NonFiniteError:  # an inf or NaN that Winograd's tiles would spread
+        p = plan(layer, x, max_memory, backward=True,
+                 dout_contiguous=dout.flags.c_contiguous, workers=workers_of(workers),
+                 winograd=False)
+        dx.fill(0)
+        dw.fill(0)
+        _run.backward(dout, x, layer, p, dx, dw)
     db = np.empty(layer.F, x.dtype)
     for f in range(layer.F):
         db[f] = dout[:, f].sum()

@@ -39,7 +39,7 @@ def extra_bytes(layer: Layer, plan: Plan, itemsize: int, *, backward: bool,
 def plan(
     layer: Layer, x: np.ndarray, max_memory: Any, *, backward: bool,
     dout_contiguous: bool = True, strategy: str | None = None,
-    images: int | None = None, workers: int = 1,
+    images: int | None = None, workers: int = 1, winograd: bool = True,
 ) -> Plan:
     """Choose the strategy, unit size and workers of a call.
 
@@ -72,7 +72,8 @@ def plan(
     images per unit; when one image does not fit, ``shift`` (no column
     buffer) on one image, then bands of output rows of one image, as many
     rows as fit; when nothing fits ``workers`` sets of buffers, the same
-    search with one worker.
+    search with one worker. ``winograd=False`` leaves Winograd's tiles out
+    (for data they would spread an inf or a NaN in).
     """
     if max_memory is not None:
         max_memory = as_int(max_memory, "max_memory", minimum=0)
@@ -85,7 +86,7 @@ def plan(
             raise ValueError(f"strategy {strategy!r} needs {reason}")
     workers = max(1, min(workers, layer.g.N,
                          layer.work(backward=backward) // _rules.WORK_PER_WORKER))
-    search = _Search(layer, x, max_memory, backward, dout_contiguous)
+    search = _Search(layer, x, max_memory, backward, dout_contiguous, winograd)
     if workers > 1:
         p = search.run(strategy, images, workers)
         if p is not None:
@@ -100,9 +101,10 @@ class _Search:
     """The plan search of one call, for a given number of workers."""
 
     def __init__(self, layer: Layer, x: np.ndarray, max_memory: int | None,
-                 backward: bool, dout_contiguous: bool) -> None:
+                 backward: bool, dout_contiguous: bool, winograd: bool = True) -> None:
         self.layer, self.x, self.max_memory = layer, x, max_memory
         self.backward, self.dout_contiguous = backward, dout_contiguous
+        self.winograd = winograd
 
     def candidates(self, strategy: str | None, workers: int, budget: int | None
                    ) -> tuple[list[str], int | None]:
@@ -121,7 +123,7 @@ class _Search:
         def cost(k: int) -> int:
             return self.cost(self.make("winograd", k, g.out[0], workers))
 
-        if (STRATEGIES["winograd"].unfit(layer, self.x) is not None
+        if (not self.winograd or STRATEGIES["winograd"].unfit(layer, self.x) is not None
                 or min(layer.Cg, layer.Fg) < _rules.WINOGRAD_CHANNELS
                 or g.out[0] * g.out[1] < _rules.WINOGRAD_PIXELS
                 or (budget is not None and cost(1) > budget)):

@@ -20,6 +20,14 @@ from .._compat import reshape_view
 from .._layer import Layer
 
 
+class NonFiniteError(ArithmeticError):
+    """A unit holds an inf or a NaN that the strategy's transforms would spread.
+
+    The call is then made again by the plan without that strategy
+    (:func:`im2col._plan.plan`'s ``winograd=False``).
+    """
+
+
 @dataclass(frozen=True)
 class Buffer:
     """One work array: its shape, whether it starts zeroed, whether it is shared.

@@ -24,9 +24,18 @@ Its float32 error is of the order of ``im2col``'s (the transforms add and
 subtract, and halve); larger tiles (F(4x4, 3x3)) multiply fewer times but
 their error is 14 to 30 times larger (``python -m benchmarks.winograd``),
 so they are not offered.
+
+The transforms add and subtract a tile's values, so an inf becomes NaN
+(``inf - inf``) and spreads over its tile's outputs, even those it does not
+touch. A unit, or filters, holding an inf or a NaN raise :class:`NonFiniteError`
+(checked by :func:`finite` over the unit's whole padded buffers, just
+written and contiguous: the rows a band leaves hold zeros or earlier
+units' finite data), and the call is made again without Winograd's tiles.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -34,7 +43,7 @@ from .. import _threads
 from .._compat import reshape_view
 from .._layer import Layer
 from . import _views
-from ._base import Buffer, Buffers, Strategy
+from ._base import Buffer, Buffers, NonFiniteError, Strategy
 from ._tiles import (
     correlate,
     dout_tiles,
@@ -98,11 +107,13 @@ class Winograd(Strategy):
     def start(self, bufs: dict[str, np.ndarray], layer: Layer, *,
               backward: bool) -> None:
         """Transform the filters (turned and transposed for the backward pass)."""
+        finite(layer.w)
         transform(layer.w, bufs["u"], flip=backward)
 
     def forward(self, bufs: dict[str, np.ndarray], layer: Layer,
                 xp: np.ndarray, o: np.ndarray) -> None:
         """Transform the band's tiles, multiply, transform back into ``o``."""
+        finite(bufs["padded"][: xp.shape[0]])  # xp's buffer: one contiguous block
         m, ow = xp.shape[0], layer.g.out[1]
         o4 = reshape_view(o, (m, layer.F, o.shape[2] // ow, ow))
         band = self.band(bufs, xp, o4.shape[2])
@@ -124,6 +135,7 @@ class Winograd(Strategy):
         dpad = bufs["dpad"][:m, :, : 2 * tiles(r + 2) + 2]
         dpad[:, :, 2 : 2 + r, 2 : 2 + ow] = dout
         dpad[:, :, 2 + r :] = 0  # rows below a shorter band
+        finite(bufs["padded"][:m], bufs["dpad"][:m])  # xp's and dpad's buffers, contiguous
         vv = input_tiles(self.band(bufs, xp, r), th, tw, bufs["v"], bufs["m"])
         dd = dout_tiles(dpad[:, :, 2:, 2:], th, tw, bufs["m"])  # rows used up
         tile_products(dd, vv, m, bufs["mw"], bufs["acc"], _threads.summing())
@@ -148,6 +160,19 @@ class Winograd(Strategy):
         band = bufs["padded"][: xp.shape[0], :, : 2 * tiles(r) + 2]
         band[:, :, xp.shape[2]:] = 0  # the row below an odd band
         return band
+
+
+def finite(*arrays: np.ndarray) -> None:
+    """Raise :class:`NonFiniteError` if one of the C-ordered ``arrays`` holds an inf or a NaN.
+
+    One pass each: the sum of squares (BLAS's dot) is finite if every
+    element is, and its overflow (elements of about ``1e19`` in float32)
+    only sends the call to the plan without the tiles.
+    """
+    for a in arrays:
+        flat = a.reshape(-1)
+        if not math.isfinite(np.dot(flat, flat)):
+            raise NonFiniteError
 
 
 WINOGRAD = Winograd()
