@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from im2col import _conv, _conv_backward, conv2d, conv2d_backward
+from im2col import _conv, _conv_backward, conv2d, conv2d_backward, peak_memory
 from im2col._layer import Plan, layer_of
 from im2col._plan import extra_bytes
 from im2col._rules import OVERHEAD
@@ -136,3 +136,22 @@ def test_an_inf_or_nan_is_computed_without_the_tiles(
                                          workers=workers)
     np.testing.assert_allclose(out, ref.conv2d(x, w, None, stride=1, padding=1))
     assert_each_close(grads, ref.conv2d_backward(dout, x, w, stride=1, padding=1))
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_the_call_made_again_keeps_to_max_memory(backward: bool) -> None:
+    """The first plan's buffers are freed before the second plan's are made."""
+    rng = np.random.default_rng(8)
+    x, w = rng.random((4, 64, 16, 16)), rng.random((64, 64, 3, 3))
+    x[-1, 0, 3, 3] = np.inf
+    budget = OVERHEAD + 8 * 2**20
+    if backward:
+        dout = rng.random((4, 64, 16, 16))
+        got, peak = peak_memory(conv2d_backward, dout, x, w, padding=1, max_memory=budget)
+        extra = peak - sum(g.nbytes for g in got)
+        assert_each_close(got, ref.conv2d_backward(dout, x, w, stride=1, padding=1))
+    else:
+        out, peak = peak_memory(conv2d, x, w, padding=1, max_memory=budget)
+        extra = peak - out.nbytes
+        np.testing.assert_allclose(out, ref.conv2d(x, w, None, stride=1, padding=1))
+    assert extra <= budget

@@ -201,8 +201,10 @@ def _forward(
     out = np.empty((g.N, layer.F, g.out[0] * g.out[1]), x.dtype)
     try:
         _run.forward(x, layer, p, out)
+        return out.reshape(g.N, layer.F, *g.out)
     except NonFiniteError:  # an inf or NaN that Winograd's tiles would spread
-        p = plan(layer, x, max_memory, backward=False, workers=workers_of(workers),
-                 winograd=False)
-        _run.forward(x, layer, p, out)
+        pass  # out of the handler, its traceback no longer holds their buffers
+    p = plan(layer, x, max_memory, backward=False, workers=workers_of(workers),
+             winograd=False)
+    _run.forward(x, layer, p, out)
     return out.reshape(g.N, layer.F, *g.out)

@@ -139,7 +139,10 @@ def _backward(
     dw = np.zeros((layer.groups, layer.Fg, layer.Cg * g.taps), x.dtype)
     try:
         _run.backward(dout, x, layer, p, dx, dw)
+        again = False
     except NonFiniteError:  # an inf or NaN that Winograd's tiles would spread
+        again = True  # out of the handler, its traceback no longer holds their buffers
+    if again:
         p = plan(layer, x, max_memory, backward=True,
                  dout_contiguous=dout.flags.c_contiguous, workers=workers_of(workers),
                  winograd=False)
