@@ -155,3 +155,16 @@ def test_the_call_made_again_keeps_to_max_memory(backward: bool) -> None:
         extra = peak - out.nbytes
         np.testing.assert_allclose(out, ref.conv2d(x, w, None, stride=1, padding=1))
     assert extra <= budget
+
+
+def test_large_finite_data_is_checked_without_overflow_or_warning() -> None:
+    """float32 data near 1e18, whose squares would overflow: the check
+    finds it finite, with no warning (warnings are errors here), and the
+    results are the loop's."""
+    rng = np.random.default_rng(9)
+    x = (rng.random((2, 64, 16, 16)) * 1e18).astype(np.float32)
+    w = rng.random((64, 64, 3, 3)).astype(np.float32)
+    out = conv2d(x, w, padding=1)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, ref.conv2d(x.astype(np.float64), w.astype(np.float64),
+                                               None, stride=1, padding=1), rtol=1e-4)
