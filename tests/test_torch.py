@@ -104,3 +104,21 @@ def test_max_pooling_matches_torch(dtype: Any) -> None:
                                       want.detach().numpy())
         np.testing.assert_allclose(max_pool2d_backward(dout, x, k, stride=s, padding=p),
                                    xt.grad.numpy(), **tolerance(dtype))
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_an_inf_or_nan_reaches_the_outputs_torchs_does(value: float) -> None:
+    """On a layer the package computes with Winograd's tiles by default: an
+    inf stays an inf, and an inf or a NaN reaches exactly PyTorch's outputs."""
+    rng = np.random.default_rng(6)
+    x, w = rng.random((2, 64, 16, 16)), rng.random((64, 64, 3, 3))
+    x[1, 3, 8, 8] = value
+    dout = rng.random((2, 64, 16, 16))
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    want = torch_f.conv2d(xt, wt, padding=1)
+    want.backward(torch.from_numpy(dout))
+    got = conv2d(x, w, padding=1)
+    grads = conv2d_backward(dout, x, w, padding=1)
+    for ours, theirs in ((got, want.detach()), (grads[0], xt.grad), (grads[1], wt.grad)):
+        np.testing.assert_array_equal(np.isnan(ours), torch.isnan(theirs).numpy())
+        np.testing.assert_array_equal(np.isinf(ours), torch.isinf(theirs).numpy())
