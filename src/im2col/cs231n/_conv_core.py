@@ -155,11 +155,11 @@ def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
     F, (kh, kw) = w.shape[0], g.kernel
     db = dout.sum(axis=(0, 2, 3))
     dw_dtype, dx_dtype = np.result_type(dout, x_cols), np.result_type(w, dout)
+    w_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False)  # (C*HH*WW, F)
     if order == "strides":
         dxp = np.empty((g.N, g.C, *g.padded), dtype=dx_dtype)
         R, P = x_cols.shape[0], g.out[0] * g.out[1]
         step = max(1, CHUNK_BYTES // max(1, R * P * dxp.dtype.itemsize))
-        w_cols = w.reshape(F, R).T.astype(dx_dtype, copy=False)
         # an empty batch still runs one (empty) share, for dw's zeros
         dw, *others = run([partial(_strides_share, dout, w_cols, x_cols, g, dxp, dw_dtype,
                                    lo, hi, step)
@@ -170,7 +170,7 @@ def backward(dout: Any, cache: Any, order: str) -> tuple[np.ndarray, ...]:
         dxp = np.zeros((g.N, g.C, *g.padded), dtype=dx_dtype)
         d_rows = dout.transpose(1, 2, 3, 0).reshape(F, -1)
         dw = d_rows @ x_cols.T
-        dx_cols = w.reshape(F, -1).T.astype(dx_dtype, copy=False) @ d_rows
+        dx_cols = w_cols @ d_rows
         dx_taps = dx_cols.reshape(g.C, kh, kw, *g.out, g.N)
         add_columns(dxp, dx_taps.transpose(5, 0, 1, 2, 3, 4), g, g.out[0])
     rows, cols = g.interior()
